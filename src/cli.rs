@@ -1,0 +1,236 @@
+//! The `kaibo` command line.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::accounts::domain::{DisplayName, Email, NewPassword, Role};
+use crate::accounts::{hashing, sessions, users};
+use crate::config::{Overrides, Settings};
+use crate::db::write_tx;
+use crate::startup::{Application, open_database};
+
+#[derive(Parser, Debug)]
+#[command(name = "kaibo", version, about = "Kaibo: the academy for new livestream sellers")]
+pub struct Cli {
+    /// Settings file (default: kaibo.toml if present, or $KAIBO_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web server (creates and migrates the database, seeds demo accounts).
+    Serve(ServeArgs),
+    /// Run pending database migrations and exit.
+    Migrate(DataArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on, such as 0.0.0.0:8080 [env: KAIBO_BIND]
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<String>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+struct DataArgs {
+    /// Data directory for the SQLite database [env: KAIBO_DATA] [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create an account. Prompts for the password unless --password-stdin is given.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: CliRole,
+        /// Name shown on pages (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Set a new password for an account and end its sessions.
+    Password {
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CliRole {
+    Trainee,
+    Instructor,
+    Supplier,
+    Admin,
+}
+
+impl From<CliRole> for Role {
+    fn from(role: CliRole) -> Self {
+        match role {
+            CliRole::Trainee => Role::Trainee,
+            CliRole::Instructor => Role::Instructor,
+            CliRole::Supplier => Role::Supplier,
+            CliRole::Admin => Role::Admin,
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = Settings::load(
+                config,
+                &Overrides {
+                    bind: args.bind,
+                    data: args.data.data,
+                },
+            )?;
+            crate::telemetry::init(settings.log_format);
+            serve(settings).await
+        }
+        Command::Migrate(args) => {
+            let settings = load_with_data(config, args)?;
+            crate::telemetry::init(settings.log_format);
+            let url = settings.database_url.redacted();
+            tokio::task::spawn_blocking(move || open_database(&settings)).await??;
+            println!("Database {url} is up to date.");
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            role,
+            name,
+            password_stdin,
+            data,
+        }) => {
+            let settings = load_with_data(config, data)?;
+            let email = Email::parse(&email).map_err(|k| anyhow::anyhow!(message(k)))?;
+            let name = name.unwrap_or_else(|| {
+                email.as_str().split('@').next().unwrap_or("user").to_string()
+            });
+            let name = DisplayName::parse(&name).map_err(|k| anyhow::anyhow!(message(k)))?;
+            let password = read_password(password_stdin)?;
+            let role = Role::from(role);
+            let label = email.to_string();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let pool = open_database(&settings)?;
+                let hash = hashing::hash_now(password.expose())?;
+                let mut conn = pool.get()?;
+                let now = chrono::Utc::now().naive_utc();
+                match users::create(&mut conn, &email, &hash, role, &name, None, now) {
+                    Ok(_) => Ok(()),
+                    Err(users::CreateUserError::EmailTaken) => {
+                        anyhow::bail!("an account with the email {email} already exists")
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await??;
+            println!("Created {} account {label}.", role.as_str());
+            Ok(())
+        }
+        Command::User(UserCommand::Password {
+            email,
+            password_stdin,
+            data,
+        }) => {
+            let settings = load_with_data(config, data)?;
+            let email = Email::parse(&email).map_err(|k| anyhow::anyhow!(message(k)))?;
+            let password = read_password(password_stdin)?;
+            let label = email.to_string();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let pool = open_database(&settings)?;
+                let mut conn = pool.get()?;
+                let user = users::find_by_email(&mut conn, &email)?
+                    .ok_or_else(|| anyhow::anyhow!("no account has the email {email}"))?;
+                let hash = hashing::hash_now(password.expose())?;
+                let now = chrono::Utc::now().naive_utc();
+                write_tx(&mut conn, |conn| {
+                    users::set_password_hash(conn, user.id, &hash, now)?;
+                    sessions::destroy_all(conn, user.id)?;
+                    Ok::<_, anyhow::Error>(())
+                })
+            })
+            .await??;
+            println!("Password changed for {label}; its sessions have ended.");
+            Ok(())
+        }
+    }
+}
+
+fn load_with_data(config: Option<&std::path::Path>, args: DataArgs) -> anyhow::Result<Settings> {
+    Ok(Settings::load(
+        config,
+        &Overrides {
+            bind: None,
+            data: args.data,
+        },
+    )?)
+}
+
+fn message(key: &str) -> String {
+    crate::i18n::Locale::En.t(key)
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<NewPassword> {
+    let raw = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let first = rpassword::prompt_password("Password (at least 12 characters): ")?;
+        let second = rpassword::prompt_password("Repeat the password: ")?;
+        if first != second {
+            anyhow::bail!("the passwords do not match");
+        }
+        first
+    };
+    NewPassword::parse(&raw).map_err(|k| anyhow::anyhow!(message(k)))
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let bind = settings.bind.clone();
+    let database = settings.database_url.redacted();
+    let app = Application::build(settings).await?;
+    if !app.demo_accounts.is_empty() {
+        println!("\nDemo accounts (shown only this once; change with `kaibo user password`):");
+        for account in &app.demo_accounts {
+            println!(
+                "  {:<11} {:<26} {}",
+                account.role.as_str(),
+                account.email,
+                account.password
+            );
+        }
+    }
+    let host = bind.rsplit_once(':').map_or(bind.as_str(), |(h, _)| h);
+    let shown_host = if host == "0.0.0.0" || host == "[::]" { "127.0.0.1" } else { host };
+    println!(
+        "\nKaibo is running at http://{shown_host}:{}/  (database: {database})\nPress Ctrl-C to stop.\n",
+        app.port()
+    );
+    app.run_until_stopped().await?;
+    Ok(())
+}

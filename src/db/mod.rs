@@ -1,0 +1,309 @@
+//! The database layer: one connection type over SQLite and PostgreSQL, a pool that
+//! prepares each connection for its backend, embedded migrations, and the few helpers
+//! where the two backends differ.
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Key for `pg_advisory_lock` so that instances starting together migrate one at a time.
+const MIGRATION_LOCK_KEY: i64 = 0x6b6169626f; // "kaibo"
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// Where the data lives, parsed from `DATABASE_URL` (or the default SQLite file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DatabaseUrlError {
+    #[error("unknown scheme `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnknownScheme(String),
+    #[error("no scheme: use sqlite://PATH or postgres://USER@HOST/DB")]
+    NoScheme,
+    #[error("the SQLite path is empty")]
+    EmptySqlitePath,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, DatabaseUrlError> {
+        let raw = raw.trim();
+        let (scheme, rest) = raw.split_once("://").ok_or(DatabaseUrlError::NoScheme)?;
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => {
+                if rest.is_empty() {
+                    return Err(DatabaseUrlError::EmptySqlitePath);
+                }
+                Ok(Self::Sqlite(PathBuf::from(rest)))
+            }
+            "postgres" | "postgresql" => Ok(Self::Postgres(raw.to_string())),
+            other => Err(DatabaseUrlError::UnknownScheme(other.to_string())),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL with any password masked, for logs and the console.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(raw) => match url::Url::parse(raw) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("****"));
+                    }
+                    url.to_string()
+                }
+                Err(_) => "postgres://(unparsable)".to_string(),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Hands out connections of the configured backend, each prepared for use:
+/// SQLite connections get their pragmas here, once, when they are opened.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_string_lossy();
+                let mut conn =
+                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the one writer; NORMAL sync is durable in WAL
+                // mode up to the last checkpointed commit; busy_timeout makes a writer wait
+                // for the lock instead of failing with "database is locked".
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA busy_timeout = 10000;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConn::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {url}: {source}")]
+    Pool { url: String, source: r2d2::PoolError },
+    #[error("cannot connect to the database {url}: {source}")]
+    Connect { url: String, source: r2d2::PoolError },
+    #[error("migrations failed: {0}")]
+    Migrations(String),
+}
+
+/// Builds the pool. For SQLite the database file's directory is created first, and a
+/// directory we cannot write to is reported as such rather than as a vague open error.
+pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbSetupError::DataDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            check_writable(dir).map_err(|source| DbSetupError::DataDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    let manager = ConnectionManager { url: url.clone() };
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(5))
+        // Connections are opened on demand, so a database that is down at a given moment
+        // fails requests (503) instead of the process.
+        .min_idle(Some(0))
+        .build(manager)
+        .map_err(|source| DbSetupError::Pool {
+            url: url.redacted(),
+            source,
+        })
+}
+
+fn check_writable(dir: &std::path::Path) -> std::io::Result<()> {
+    let probe = dir.join(".kaibo-write-check");
+    std::fs::write(&probe, b"ok")?;
+    std::fs::remove_file(&probe)
+}
+
+/// Runs the pending migrations of the pool's backend. On PostgreSQL an advisory lock
+/// keeps two instances that start at once from migrating at the same time.
+pub fn run_migrations(pool: &Pool) -> Result<Vec<String>, DbSetupError> {
+    let mut conn = pool.get().map_err(|source| DbSetupError::Connect {
+        url: "(pool)".into(),
+        source,
+    })?;
+    let applied = match &mut *conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect())
+            .map_err(|e| DbSetupError::Migrations(e.to_string()))?,
+        DbConn::Postgres(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(c)
+                .map_err(|e| DbSetupError::Migrations(e.to_string()))?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+                .map_err(|e| DbSetupError::Migrations(e.to_string()));
+            let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(c);
+            result?
+        }
+    };
+    Ok(applied)
+}
+
+/// A write transaction. On SQLite it begins with `BEGIN IMMEDIATE`, so the write lock is
+/// taken up front and waits under `busy_timeout`; a deferred transaction that reads and
+/// then writes could otherwise fail at once with "database is locked".
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Postgres(_) => conn.transaction(f),
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => {
+                    let DbConn::Sqlite(inner) = conn else {
+                        unreachable!("the variant does not change inside a transaction")
+                    };
+                    AnsiTransactionManager::commit_transaction(inner)?;
+                    Ok(value)
+                }
+                Err(err) => {
+                    if let DbConn::Sqlite(inner) = conn {
+                        AnsiTransactionManager::rollback_transaction(inner)?;
+                    }
+                    Err(err)
+                }
+            }
+        }
+    }
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Sqlite(_) => Backend::Sqlite,
+            DbConn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// `SELECT 1` through the pool, for `/healthz`.
+pub fn ping(pool: &Pool) -> Result<Backend, String> {
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    conn.batch_execute("SELECT 1").map_err(|e| e.to_string())?;
+    Ok(conn.backend())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_their_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/kaibo.db"),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("data/kaibo.db")))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("mysql://u@h/db"),
+            Err(DatabaseUrlError::UnknownScheme("mysql".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("data/kaibo.db"),
+            Err(DatabaseUrlError::NoScheme)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::EmptySqlitePath)
+        );
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        let url = DatabaseUrl::parse("postgres://kaibo:secret@db/kaibo").unwrap();
+        assert!(!url.redacted().contains("secret"));
+        assert!(url.redacted().contains("****"));
+    }
+}

@@ -1,0 +1,12 @@
+//! The one place that lists every route.
+
+use actix_web::web;
+
+use crate::{accounts, health, home, web as kweb};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/static/{name}", web::get().to(kweb::assets::serve))
+        .configure(home::routes)
+        .configure(accounts::routes);
+}

@@ -1,0 +1,109 @@
+//! Shared web plumbing: application state, the request context (session, language,
+//! CSRF), page rendering, error pages, security headers and static files.
+
+pub mod assets;
+pub mod csrf;
+pub mod error_pages;
+pub mod page;
+pub mod security_headers;
+pub mod session;
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::accounts::hashing::PasswordHasher;
+use crate::accounts::throttle::LoginThrottle;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{DbConn, Pool};
+use crate::error::{AppError, AppResult};
+
+pub use csrf::CsrfForm;
+pub use page::PageCtx;
+pub use session::{CurrentUser, SessionUser};
+
+/// Everything a handler may need, shared by all workers.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+    pub throttle: LoginThrottle,
+    pub csrf: csrf::CsrfKey,
+}
+
+impl AppState {
+    /// Runs database work on the blocking pool with a pooled connection.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
+
+/// Renders a page with status 200.
+pub fn render<T: Template>(page: &T) -> AppResult<HttpResponse> {
+    render_with_status(page, actix_web::http::StatusCode::OK)
+}
+
+/// Renders a page, for example a form with its errors as 422.
+pub fn render_with_status<T: Template>(
+    page: &T,
+    status: actix_web::http::StatusCode,
+) -> AppResult<HttpResponse> {
+    let body = page
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// A 303 redirect: after a form POST the browser GETs the next page.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// Only same-site paths are followed after login or a language switch, never `//host`
+/// or an absolute URL, so a crafted link cannot send someone elsewhere.
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    let next = next?.trim();
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 512
+        && !next.chars().any(|c| c.is_control());
+    ok.then(|| next.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_paths_stay_on_site() {
+        assert_eq!(safe_next(Some("/learn")), Some("/learn".into()));
+        assert_eq!(safe_next(Some("//evil.example")), None);
+        assert_eq!(safe_next(Some("https://evil.example")), None);
+        assert_eq!(safe_next(Some("/\\evil.example")), None);
+        assert_eq!(safe_next(Some("/a\nb")), None);
+        assert_eq!(safe_next(None), None);
+    }
+}
