@@ -309,10 +309,10 @@ pub async fn profile_page(
 
 pub async fn save_profile(
     state: web::Data<AppState>,
-    CurrentUser(user): CurrentUser,
-    ctx: PageCtx,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+    ctx: PageCtx,
 ) -> AppResult<HttpResponse> {
+    let user = ctx.require_user()?;
     if pairs.len() > 64 {
         return Err(AppError::bad_request("errors.bad_form", "too many fields"));
     }

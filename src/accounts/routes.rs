@@ -302,10 +302,10 @@ pub async fn password_page(_user: CurrentUser, ctx: PageCtx) -> AppResult<HttpRe
 
 pub async fn change_password(
     state: web::Data<AppState>,
-    CurrentUser(user): CurrentUser,
-    ctx: PageCtx,
     CsrfForm(form): CsrfForm<PasswordForm>,
+    ctx: PageCtx,
 ) -> AppResult<HttpResponse> {
+    let user = ctx.require_user()?;
     let mut errors = FormErrors::default();
     let user_id = user.id;
     let stored = state

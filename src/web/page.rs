@@ -42,6 +42,13 @@ impl PageCtx {
         })
     }
 
+    /// The logged-in user, for handlers that read a form first: extractors run
+    /// concurrently, so checking the user here, after `CsrfForm` has been read, makes a
+    /// POST without a token fail with 403 whoever sends it.
+    pub fn require_user(&self) -> Result<SessionUser, AppError> {
+        self.user.clone().ok_or_else(|| AppError::LoginRequired { next: "/".into() })
+    }
+
     pub fn t(&self, key: &str) -> String {
         self.locale.t(key)
     }

@@ -107,9 +107,15 @@ pub async fn load_context(
         return Err(AppError::Internal(anyhow::anyhow!("no app state")).into());
     };
 
-    let mut clear_session = false;
+    let session_cookie = req.cookie(sessions::COOKIE_NAME).map(|c| c.value().to_string());
+    // A cookie too mangled to parse at all is cleared like any other bad token.
+    let mut clear_session = session_cookie.is_none()
+        && req
+            .headers()
+            .get_all(header::COOKIE)
+            .any(|v| v.as_bytes().windows(14).any(|w| w == b"kaibo_session="));
     let mut user = None;
-    if let Some(token) = req.cookie(sessions::COOKIE_NAME).map(|c| c.value().to_string()) {
+    if let Some(token) = session_cookie {
         if is_hex_token(&token, 64) {
             let hash = sessions::hash_token(&token);
             let now = state.now();

@@ -1,0 +1,170 @@
+//! A real browser: headless Chromium registers, logs out and logs back in, and the
+//! login and home pages are saved as 360 px screenshots in English and Chinese under
+//! `target/screenshots/`. Without Chromium the test says why it is skipped; with
+//! `KAIBO_REQUIRE_BROWSER=1` (as in CI) a missing browser is a failure instead.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::helpers::*;
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find(candidates: &[&str]) -> Option<PathBuf> {
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+    let driver = find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])?;
+    let chromium = find(&["/usr/bin/chromium", "/usr/bin/chromium-browser"])?;
+    Some((driver, chromium))
+}
+
+async fn start_driver(path: &Path) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    // Wait for the driver process to accept connections (bounded, about 10 s).
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Driver { child, port }
+}
+
+async fn open_browser(driver: &Driver, chromium: &Path, language: &str) -> Client {
+    let profile = tempfile::tempdir().unwrap().keep();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--window-size=360,800",
+                format!("--lang={language}"),
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": {"intl.accept_languages": language},
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("connect to chromedriver")
+}
+
+async fn fill(browser: &Client, css: &str, value: &str) {
+    let field = browser.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn body_text(browser: &Client) -> String {
+    browser
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+#[tokio::test]
+async fn chromium_registers_logs_out_and_logs_in() {
+    let Some((driver_path, chromium)) = browser_tools() else {
+        let reason = "SKIPPED browser test: chromium and chromedriver are not installed \
+                      (apt-get install chromium chromium-driver)";
+        assert!(
+            std::env::var("KAIBO_REQUIRE_BROWSER").is_err(),
+            "{reason}, but KAIBO_REQUIRE_BROWSER is set"
+        );
+        eprintln!("{reason}");
+        return;
+    };
+    let app = spawn_app().await;
+    let driver = start_driver(&driver_path).await;
+
+    for (language, suffix) in [("en", "en"), ("zh-CN", "zh")] {
+        let browser = open_browser(&driver, &chromium, language).await;
+        let email = format!("browser-{suffix}@example.com");
+
+        browser.goto(&app.url("/login")).await.unwrap();
+        screenshot(&browser, &format!("login-360-{suffix}")).await;
+
+        browser.goto(&app.url("/register")).await.unwrap();
+        fill(&browser, "#email", &email).await;
+        fill(&browser, "#display_name", "Browser Trainee").await;
+        fill(&browser, "#password", PASSWORD).await;
+        fill(&browser, "#password_confirm", PASSWORD).await;
+        browser
+            .find(Locator::Css("form[action='/register'] button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        browser.wait().for_url(&url::Url::parse(&app.url("/learn")).unwrap()).await.unwrap();
+        let text = body_text(&browser).await;
+        let hello = if suffix == "zh" { "你好，Browser Trainee" } else { "Hello, Browser Trainee" };
+        assert!(text.contains(hello), "{text}");
+        screenshot(&browser, &format!("home-360-{suffix}")).await;
+
+        browser
+            .find(Locator::Css("form[action='/logout'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        browser.wait().for_url(&url::Url::parse(&app.url("/")).unwrap()).await.unwrap();
+        assert!(browser.find(Locator::Css("a[href='/login']")).await.is_ok());
+
+        browser.goto(&app.url("/login")).await.unwrap();
+        fill(&browser, "#email", &email).await;
+        fill(&browser, "#password", PASSWORD).await;
+        browser
+            .find(Locator::Css("form[action='/login'] button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        browser.wait().for_url(&url::Url::parse(&app.url("/learn")).unwrap()).await.unwrap();
+        assert!(body_text(&browser).await.contains(hello));
+        browser.close().await.unwrap();
+    }
+}

@@ -1,0 +1,151 @@
+//! The `kaibo` command line, run as a process.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::helpers::*;
+
+fn kaibo(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kaibo"));
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("KAIBO_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("run kaibo");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_works_for_every_command() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["user", "--help"],
+        vec!["user", "create", "--help"],
+        vec!["user", "password", "--help"],
+    ] {
+        let out = kaibo(&args, &[], "");
+        assert!(out.status.success(), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage"), "{args:?}");
+    }
+}
+
+#[tokio::test]
+async fn user_create_makes_an_account_that_can_log_in() {
+    let app = spawn_app().await;
+    let data = app.data_dir.to_string_lossy().to_string();
+    let db_env: Vec<(&str, String)> = match &app.database_url {
+        kaibo::db::DatabaseUrl::Postgres(url) => vec![("DATABASE_URL", url.clone())],
+        kaibo::db::DatabaseUrl::Sqlite(_) => vec![],
+    };
+    let envs: Vec<(&str, &str)> = db_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let create = |email: &str, password: &str| {
+        kaibo(
+            &[
+                "user", "create", "--email", email, "--role", "instructor", "--name",
+                "Teacher Wang", "--password-stdin", "--data", &data,
+            ],
+            &envs,
+            &format!("{password}\n"),
+        )
+    };
+    let out = create("Wang@Example.com", PASSWORD);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Created instructor account wang@example.com"));
+
+    let out = create("wang@example.com", PASSWORD);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already exists"), "{}", text(&out.stderr));
+
+    let out = create("short@example.com", "short");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("at least 12 characters"));
+
+    let out = create("not-an-email", PASSWORD);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("email address"));
+
+    let response = app.login("wang@example.com", PASSWORD).await;
+    assert_eq!(location(&response), "/instructor");
+    let hash = app.stored_hash("wang@example.com");
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+
+    let out = kaibo(
+        &["user", "password", "--email", "wang@example.com", "--password-stdin", "--data", &data],
+        &envs,
+        "another long passphrase\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(app.get("/instructor").await.status(), 303, "sessions ended");
+    assert_eq!(
+        app.login("wang@example.com", "another long passphrase").await.status(),
+        303
+    );
+}
+
+#[test]
+fn an_unknown_database_scheme_is_named_with_its_value() {
+    let out = kaibo(&["migrate"], &[("DATABASE_URL", "mysql://root@localhost/kaibo")], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("DATABASE_URL"), "{err}");
+    assert!(err.contains("mysql://root@localhost/kaibo"), "{err}");
+    assert!(err.contains("unknown scheme"), "{err}");
+}
+
+#[test]
+fn an_unwritable_data_directory_is_reported() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    // A directory inside a regular file can never be created, even by root.
+    let data = file.path().join("data");
+    let out = kaibo(&["migrate", "--data", &data.to_string_lossy()], &[], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot create the data directory"), "{err}");
+    assert!(err.contains(&data.to_string_lossy().to_string()), "{err}");
+}
+
+#[test]
+fn a_bad_setting_names_itself_and_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_string_lossy().to_string();
+    let out = kaibo(&["migrate", "--data", &data], &[("KAIBO_POOL_SIZE", "lots")], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("pool_size") && err.contains("lots"), "{err}");
+
+    let out = kaibo(&["serve", "--bind", "nowhere", "--data", &data], &[], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("`bind`") && err.contains("nowhere"), "{err}");
+
+    let out = kaibo(&["migrate", "--data", &data], &[("KAIBO_LOG_FORMAT", "xml")], "");
+    assert!(text(&out.stderr).contains("log_format"));
+}
+
+#[test]
+fn migrate_creates_the_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let out = kaibo(&["migrate", "--data", &data.to_string_lossy()], &[], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(data.join("kaibo.db").exists());
+    assert!(text(&out.stdout).contains("is up to date"));
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary: every test starts the real app and talks HTTP.
+
+mod accounts;
+mod browser;
+mod cli;
+mod helpers;
+mod profile;
+mod routes;
+mod schema;
+mod security;

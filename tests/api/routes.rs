@@ -1,0 +1,137 @@
+//! Walks every route with every role, and with no login, and checks the answer.
+
+use kaibo::accounts::domain::Role;
+
+use crate::helpers::*;
+
+#[derive(Clone, Copy, Debug)]
+enum Access {
+    /// Anyone, logged in or not.
+    Public,
+    /// Pages for visitors (login, register): logged-in users are sent home.
+    Visitor,
+    /// Any logged-in role.
+    AnyUser,
+    /// Only this role.
+    Only(Role),
+}
+
+const GET_ROUTES: &[(&str, Access)] = &[
+    ("/", Access::Visitor),
+    ("/login", Access::Visitor),
+    ("/register", Access::Visitor),
+    ("/healthz", Access::Public),
+    ("/static/kaibo.css", Access::Public),
+    ("/home", Access::AnyUser),
+    ("/profile", Access::AnyUser),
+    ("/account/password", Access::AnyUser),
+    ("/learn", Access::Only(Role::Trainee)),
+    ("/instructor", Access::Only(Role::Instructor)),
+    ("/supplier", Access::Only(Role::Supplier)),
+    ("/admin", Access::Only(Role::Admin)),
+];
+
+const POST_ROUTES: &[&str] = &[
+    "/register",
+    "/login",
+    "/logout",
+    "/account/password",
+    "/profile",
+    "/lang",
+];
+
+fn expected_get(access: Access, role: Option<Role>) -> u16 {
+    match (access, role) {
+        (Access::Public, _) => 200,
+        (Access::Visitor, None) => 200,
+        (Access::Visitor, Some(_)) => 303,
+        (Access::AnyUser, None) | (Access::Only(_), None) => 303,
+        (Access::AnyUser, Some(_)) => 200,
+        (Access::Only(wanted), Some(role)) if wanted == role => 200,
+        (Access::Only(_), Some(_)) => 403,
+    }
+}
+
+#[tokio::test]
+async fn every_get_route_answers_every_role_correctly() {
+    let app = spawn_app().await;
+    let mut clients = vec![(None, new_client())];
+    for role in Role::ALL {
+        clients.push((Some(role), app.logged_in_as(role).await));
+    }
+    let mut wrong = Vec::new();
+    for (path, access) in GET_ROUTES {
+        for (role, client) in &clients {
+            let response = app.get_with(client, path).await;
+            let mut expected = expected_get(*access, *role);
+            if *path == "/home" && role.is_some() {
+                expected = 303; // /home sends each role to its own page
+            }
+            let status = response.status().as_u16();
+            if status != expected {
+                wrong.push(format!("GET {path} as {role:?}: {status}, expected {expected}"));
+            }
+            if status == 303 && role.is_none() && !matches!(access, Access::Visitor) {
+                assert!(location(&response).starts_with("/login?next="));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[tokio::test]
+async fn every_post_route_refuses_a_missing_csrf_token_for_every_role() {
+    let app = spawn_app().await;
+    let mut clients = vec![(None, new_client())];
+    for role in Role::ALL {
+        clients.push((Some(role), app.logged_in_as(role).await));
+    }
+    for path in POST_ROUTES {
+        for (role, client) in &clients {
+            // Visit a page first so the client has a visitor cookie, as a browser would.
+            app.get_with(client, "/login").await;
+            let response = client
+                .post(app.url(path))
+                .form(&[("display_name", "x"), ("lang", "en")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 403, "POST {path} as {role:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn account_pages_send_visitors_to_login_even_with_a_valid_token() {
+    let app = spawn_app().await;
+    for path in ["/profile", "/account/password"] {
+        let response = app.post_form(path, &[("display_name", "x")]).await;
+        assert_eq!(response.status(), 303, "{path}");
+        assert!(location(&response).starts_with("/login"));
+    }
+}
+
+#[tokio::test]
+async fn a_user_sees_only_their_own_profile() {
+    // The profile has no id in its URL: it is always the session's own account, so
+    // there is nothing to change to reach another trainee's profile.
+    let app = spawn_app().await;
+    app.register("first@example.com", "First Trainee").await;
+    let second = new_client();
+    let token = app.csrf_with(&second).await;
+    second
+        .post(app.url("/register"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("email", "second@example.com"),
+            ("display_name", "Second Trainee"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let page = app.get_html("/profile?user_id=2&id=2").await;
+    assert!(page.contains("First Trainee"));
+    assert!(!page.contains("Second Trainee"));
+}
