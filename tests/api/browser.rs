@@ -71,6 +71,8 @@ async fn open_browser(driver: &Driver, chromium: &Path, language: &str) -> Clien
                 format!("--user-data-dir={}", profile.display()),
             ],
             "prefs": {"intl.accept_languages": language},
+            // A phone-sized viewport: headless windows cannot be narrower than 500 px.
+            "mobileEmulation": {"deviceMetrics": {"width": 360, "height": 780, "pixelRatio": 1.0}},
         }),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -165,6 +167,8 @@ async fn chromium_registers_logs_out_and_logs_in() {
             .unwrap();
         browser.wait().for_url(&url::Url::parse(&app.url("/learn")).unwrap()).await.unwrap();
         assert!(body_text(&browser).await.contains(hello));
+        browser.goto(&app.url("/profile")).await.unwrap();
+        screenshot(&browser, &format!("profile-360-{suffix}")).await;
         browser.close().await.unwrap();
     }
 }
