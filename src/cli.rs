@@ -12,7 +12,11 @@ use crate::db::write_tx;
 use crate::startup::{Application, open_database};
 
 #[derive(Parser, Debug)]
-#[command(name = "kaibo", version, about = "Kaibo: the academy for new livestream sellers")]
+#[command(
+    name = "kaibo",
+    version,
+    about = "Kaibo: the academy for new livestream sellers"
+)]
 pub struct Cli {
     /// Settings file (default: kaibo.toml if present, or $KAIBO_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -128,7 +132,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = load_with_data(config, data)?;
             let email = Email::parse(&email).map_err(|k| anyhow::anyhow!(message(k)))?;
             let name = name.unwrap_or_else(|| {
-                email.as_str().split('@').next().unwrap_or("user").to_string()
+                email
+                    .as_str()
+                    .split('@')
+                    .next()
+                    .unwrap_or("user")
+                    .to_string()
             });
             let name = DisplayName::parse(&name).map_err(|k| anyhow::anyhow!(message(k)))?;
             let password = read_password(password_stdin)?;
@@ -226,7 +235,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
     }
     let host = bind.rsplit_once(':').map_or(bind.as_str(), |(h, _)| h);
-    let shown_host = if host == "0.0.0.0" || host == "[::]" { "127.0.0.1" } else { host };
+    let shown_host = if host == "0.0.0.0" || host == "[::]" {
+        "127.0.0.1"
+    } else {
+        host
+    };
     println!(
         "\nKaibo is running at http://{shown_host}:{}/  (database: {database})\nPress Ctrl-C to stop.\n",
         app.port()

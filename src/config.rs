@@ -118,8 +118,17 @@ impl Settings {
             figment = figment.merge(Toml::file(&path));
         }
         figment = figment
-            .merge(Env::prefixed("KAIBO_").ignore(&["config", "test_database_url", "log", "require_browser"]))
-            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
+            .merge(Env::prefixed("KAIBO_").ignore(&[
+                "config",
+                "test_database_url",
+                "log",
+                "require_browser",
+            ]))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
             .merge(Serialized::defaults(overrides));
         let raw: RawSettings = figment.extract().map_err(describe_figment_error)?;
         Self::from_raw(raw)

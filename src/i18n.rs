@@ -138,8 +138,8 @@ mod tests {
         for dir in ["src", "templates"] {
             collect_files(&std::path::Path::new(root).join(dir), &mut files);
         }
-        let pattern = regex_lite::Regex::new(r#"\.t\("([a-z0-9_.]+)"\)|\btf?\(\s*"([a-z0-9_.]+)""#)
-            .unwrap();
+        let pattern =
+            regex_lite::Regex::new(r#"\.t\("([a-z0-9_.]+)"\)|\btf?\(\s*"([a-z0-9_.]+)""#).unwrap();
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
             for cap in pattern.captures_iter(&text) {

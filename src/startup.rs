@@ -107,7 +107,9 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     AppError::bad_request("errors.bad_query", err.to_string()).into()
                 }))
-                .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
                 .wrap(from_fn(session::load_context))
                 .wrap(error_pages::middleware())
                 .wrap(security_headers::middleware(tls))

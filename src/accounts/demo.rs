@@ -23,7 +23,10 @@ fn random_password() -> String {
 }
 
 /// Creates the demo accounts if there are no accounts at all; returns what it created.
-pub fn seed(conn: &mut DbConn, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Vec<DemoAccount>> {
+pub fn seed(
+    conn: &mut DbConn,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<DemoAccount>> {
     if users::count(conn)? > 0 {
         return Ok(Vec::new());
     }
@@ -44,7 +47,15 @@ pub fn seed(conn: &mut DbConn, now: chrono::DateTime<chrono::Utc>) -> anyhow::Re
             let email = Email::parse(&account.email).map_err(anyhow::Error::msg)?;
             let name = DisplayName::parse(&format!("Demo {}", account.role.as_str()))
                 .map_err(anyhow::Error::msg)?;
-            users::create(conn, &email, hash, account.role, &name, None, now.naive_utc())?;
+            users::create(
+                conn,
+                &email,
+                hash,
+                account.role,
+                &name,
+                None,
+                now.naive_utc(),
+            )?;
         }
         Ok::<_, anyhow::Error>(())
     })?;

@@ -180,7 +180,10 @@ mod tests {
         assert_eq!(Email::parse("a@localhost"), Err("validation.email_invalid"));
         assert_eq!(Email::parse("a@@b.com"), Err("validation.email_invalid"));
         assert_eq!(Email::parse("a b@c.com"), Err("validation.email_invalid"));
-        assert_eq!(Email::parse("<script>@x.com"), Err("validation.email_invalid"));
+        assert_eq!(
+            Email::parse("<script>@x.com"),
+            Err("validation.email_invalid")
+        );
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(Email::parse(&long), Err("validation.email_too_long"));
     }

@@ -71,8 +71,18 @@ mod tests {
         let hasher = PasswordHasher::new(1);
         let phc = hasher.hash("correct horse battery").await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(hasher.verify("correct horse battery", Some(&phc)).await.unwrap());
-        assert!(!hasher.verify("wrong horse battery", Some(&phc)).await.unwrap());
+        assert!(
+            hasher
+                .verify("correct horse battery", Some(&phc))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("wrong horse battery", Some(&phc))
+                .await
+                .unwrap()
+        );
         assert!(!hasher.verify("kaibo-dummy-password", None).await.unwrap());
     }
 

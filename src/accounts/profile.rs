@@ -14,8 +14,8 @@ use crate::db::{DbConn, write_tx};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Locale;
 use crate::web::page::FormErrors;
-use crate::web::{AppState, CsrfForm, CurrentUser, PageCtx, render_with_status, see_other};
 use crate::web::session::flash_cookie;
+use crate::web::{AppState, CsrfForm, CurrentUser, PageCtx, render_with_status, see_other};
 
 /// Livestream niches a creator can pick; the catalog's top-level categories.
 pub const NICHES: &[&str] = &[
@@ -155,7 +155,10 @@ pub fn parse_creator_profile(
             }
         },
     };
-    let followers = match field("follower_count").replace([',', '_', ' '], "").as_str() {
+    let followers = match field("follower_count")
+        .replace([',', '_', ' '], "")
+        .as_str()
+    {
         "" => None,
         v => match v.parse::<i64>() {
             Ok(n) if (0..=MAX_FOLLOWERS).contains(&n) => Some(n),

@@ -90,7 +90,8 @@ pub async fn register(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
-    let (Some(email), Some(name), Some(password), true) = (email, name, password, errors.is_empty())
+    let (Some(email), Some(name), Some(password), true) =
+        (email, name, password, errors.is_empty())
     else {
         return again(ctx, errors);
     };
@@ -124,7 +125,12 @@ pub async fn register(
         return again(ctx, errors);
     };
     tracing::info!("trainee registered");
-    Ok(start_session(&state, &token, Role::Trainee.home_path(), "flash.welcome"))
+    Ok(start_session(
+        &state,
+        &token,
+        Role::Trainee.home_path(),
+        "flash.welcome",
+    ))
 }
 
 /// A redirect that sets a fresh session cookie.
@@ -140,7 +146,9 @@ fn start_session(
     ));
     let mut response = see_other(location);
     response.add_cookie(&session).ok();
-    response.add_cookie(&flash_cookie(flash, &state.settings)).ok();
+    response
+        .add_cookie(&flash_cookie(flash, &state.settings))
+        .ok();
     response
 }
 
@@ -181,7 +189,11 @@ pub async fn login_page(ctx: PageCtx, query: web::Query<LoginQuery>) -> AppResul
 
 fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> std::net::IpAddr {
     let forwarded = trust_forwarded_for
-        .then(|| req.connection_info().realip_remote_addr().map(str::to_string))
+        .then(|| {
+            req.connection_info()
+                .realip_remote_addr()
+                .map(str::to_string)
+        })
         .flatten()
         .and_then(|addr| {
             addr.parse::<std::net::IpAddr>()
@@ -206,7 +218,11 @@ pub async fn login(
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
     let user = match Email::parse(&raw_email) {
-        Ok(email) => state.db(move |conn| Ok(users::find_by_email(conn, &email)?)).await?,
+        Ok(email) => {
+            state
+                .db(move |conn| Ok(users::find_by_email(conn, &email)?))
+                .await?
+        }
         Err(_) => None,
     };
     let password = capped(&form.password).to_string();

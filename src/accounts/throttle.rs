@@ -42,7 +42,9 @@ impl LoginThrottle {
             not_until.wait_time_from(clock.now()).as_secs().max(1)
         };
         self.per_address.check_key(&address).map_err(wait)?;
-        self.per_account.check_key(&account.to_string()).map_err(wait)?;
+        self.per_account
+            .check_key(&account.to_string())
+            .map_err(wait)?;
         Ok(())
     }
 

@@ -58,7 +58,9 @@ pub fn create(
         ))
         .execute(conn);
     match inserted {
-        Ok(_) => find_by_email(conn, email)?.ok_or(CreateUserError::Database(DieselError::NotFound)),
+        Ok(_) => {
+            find_by_email(conn, email)?.ok_or(CreateUserError::Database(DieselError::NotFound))
+        }
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
             Err(CreateUserError::EmailTaken)
         }

@@ -135,7 +135,8 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConn) -> bool {
@@ -151,9 +152,15 @@ pub enum DbSetupError {
         source: std::io::Error,
     },
     #[error("cannot open the database {url}: {source}")]
-    Pool { url: String, source: r2d2::PoolError },
+    Pool {
+        url: String,
+        source: r2d2::PoolError,
+    },
     #[error("cannot connect to the database {url}: {source}")]
-    Connect { url: String, source: r2d2::PoolError },
+    Connect {
+        url: String,
+        source: r2d2::PoolError,
+    },
     #[error("migrations failed: {0}")]
     Migrations(String),
 }
@@ -161,17 +168,15 @@ pub enum DbSetupError {
 /// Builds the pool. For SQLite the database file's directory is created first, and a
 /// directory we cannot write to is reported as such rather than as a vague open error.
 pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
-    if let DatabaseUrl::Sqlite(path) = url {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| DbSetupError::DataDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-            check_writable(dir).map_err(|source| DbSetupError::DataDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
+    if let DatabaseUrl::Sqlite(path) = url
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        let fail = |source| DbSetupError::DataDir {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        check_writable(dir).map_err(fail)?;
     }
     let manager = ConnectionManager { url: url.clone() };
     r2d2::Pool::builder()

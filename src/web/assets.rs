@@ -59,8 +59,6 @@ pub async fn serve(req: HttpRequest, name: web::Path<String>) -> Result<HttpResp
     Ok(if matches {
         response.finish()
     } else {
-        response
-            .content_type(asset.content_type)
-            .body(asset.body)
+        response.content_type(asset.content_type).body(asset.body)
     })
 }

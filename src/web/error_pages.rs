@@ -114,12 +114,9 @@ fn render<B: MessageBody + 'static>(
             Ok(body) => builder.content_type("text/html; charset=utf-8").body(body),
             Err(e) => {
                 tracing::error!(error = %e, "error page failed to render");
-                builder.content_type("text/plain; charset=utf-8").body(
-                    status
-                        .canonical_reason()
-                        .unwrap_or("Error")
-                        .to_string(),
-                )
+                builder
+                    .content_type("text/plain; charset=utf-8")
+                    .body(status.canonical_reason().unwrap_or("Error").to_string())
             }
         }
     };

@@ -46,7 +46,9 @@ impl PageCtx {
     /// concurrently, so checking the user here, after `CsrfForm` has been read, makes a
     /// POST without a token fail with 403 whoever sends it.
     pub fn require_user(&self) -> Result<SessionUser, AppError> {
-        self.user.clone().ok_or_else(|| AppError::LoginRequired { next: "/".into() })
+        self.user
+            .clone()
+            .ok_or_else(|| AppError::LoginRequired { next: "/".into() })
     }
 
     pub fn t(&self, key: &str) -> String {

@@ -107,7 +107,9 @@ pub async fn load_context(
         return Err(AppError::Internal(anyhow::anyhow!("no app state")).into());
     };
 
-    let session_cookie = req.cookie(sessions::COOKIE_NAME).map(|c| c.value().to_string());
+    let session_cookie = req
+        .cookie(sessions::COOKIE_NAME)
+        .map(|c| c.value().to_string());
     // A cookie too mangled to parse at all is cleared like any other bad token.
     let mut clear_session = session_cookie.is_none()
         && req
@@ -155,7 +157,10 @@ pub async fn load_context(
     let locale = user
         .as_ref()
         .and_then(|u| u.locale)
-        .or_else(|| req.cookie(LANG_COOKIE).and_then(|c| Locale::parse(c.value())))
+        .or_else(|| {
+            req.cookie(LANG_COOKIE)
+                .and_then(|c| Locale::parse(c.value()))
+        })
         .or_else(|| {
             req.headers()
                 .get(header::ACCEPT_LANGUAGE)

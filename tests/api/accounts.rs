@@ -11,13 +11,19 @@ async fn register_logs_in_and_lands_on_the_trainee_home() {
     let cookie = set_cookie(&response, "kaibo_session").expect("session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "Secure only when configured for TLS");
+    assert!(
+        !cookie.contains("Secure"),
+        "Secure only when configured for TLS"
+    );
 
     let home = app.get_html("/learn").await;
     assert!(home.contains("Hello, Mei Lin"), "{home}");
     assert!(home.contains("Welcome to Kaibo"), "flash shown once");
     let again = app.get_html("/learn").await;
-    assert!(!again.contains("Welcome to Kaibo"), "flash is shown only once");
+    assert!(
+        !again.contains("Welcome to Kaibo"),
+        "flash is shown only once"
+    );
     assert_eq!(app.user_count(), 1);
 }
 
@@ -26,7 +32,10 @@ async fn stored_password_hash_is_argon2id_with_baseline_parameters() {
     let app = spawn_app().await;
     app.register("hash@example.com", "Hash").await;
     let hash = app.stored_hash("hash@example.com");
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
     assert!(!hash.contains(PASSWORD));
 }
 
@@ -81,7 +90,10 @@ async fn markup_in_fields_is_escaped_not_rendered() {
         .await;
     let home = app.get_html("/learn").await;
     assert!(!home.contains("<script>alert(1)</script>"));
-    assert!(home.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{home}");
+    assert!(
+        home.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{home}"
+    );
 }
 
 #[tokio::test]
@@ -152,7 +164,10 @@ async fn login_renews_the_session_and_logout_destroys_it() {
     let logout = app.post_form("/logout", &[]).await;
     assert_eq!(logout.status(), 303);
     let cleared = set_cookie(&logout, "kaibo_session").unwrap();
-    assert!(cleared.contains("Max-Age=0") || cleared.contains("expires="), "{cleared}");
+    assert!(
+        cleared.contains("Max-Age=0") || cleared.contains("expires="),
+        "{cleared}"
+    );
     let current_token = second_cookie.split(';').next().unwrap().to_string();
     let replay = new_client()
         .get(app.url("/learn"))
@@ -206,11 +221,18 @@ async fn sessions_expire_after_idle_and_absolute_timeouts() {
     let email = app.create_user(Role::Trainee);
     app.login(&email, PASSWORD).await;
     app.clock.advance(chrono::Duration::minutes(29));
-    assert_eq!(app.get("/learn").await.status(), 200, "29 idle minutes is fine");
+    assert_eq!(
+        app.get("/learn").await.status(),
+        200,
+        "29 idle minutes is fine"
+    );
     app.clock.advance(chrono::Duration::minutes(31));
     let response = app.get("/learn").await;
     assert_eq!(response.status(), 303, "31 idle minutes is too many");
-    assert!(set_cookie(&response, "kaibo_session").is_some(), "cookie cleared");
+    assert!(
+        set_cookie(&response, "kaibo_session").is_some(),
+        "cookie cleared"
+    );
 
     // Staying active does not extend a session beyond 12 hours.
     app.login(&email, PASSWORD).await;
@@ -238,7 +260,10 @@ async fn changing_the_password_ends_other_sessions() {
     app.login(&email, PASSWORD).await;
     let other_device = new_client();
     app.login_with(&other_device, &email, PASSWORD).await;
-    assert_eq!(app.get_with(&other_device, "/instructor").await.status(), 200);
+    assert_eq!(
+        app.get_with(&other_device, "/instructor").await.status(),
+        200
+    );
 
     let wrong = app
         .post_form(
@@ -251,7 +276,13 @@ async fn changing_the_password_ends_other_sessions() {
         )
         .await;
     assert_eq!(wrong.status(), 422);
-    assert!(wrong.text().await.unwrap().contains("current password is not correct"));
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("current password is not correct")
+    );
 
     let ok = app
         .post_form(
@@ -264,10 +295,20 @@ async fn changing_the_password_ends_other_sessions() {
         )
         .await;
     assert_eq!(ok.status(), 303);
-    assert_eq!(app.get("/instructor").await.status(), 200, "this device stays in");
-    assert_eq!(app.get_with(&other_device, "/instructor").await.status(), 303);
+    assert_eq!(
+        app.get("/instructor").await.status(),
+        200,
+        "this device stays in"
+    );
+    assert_eq!(
+        app.get_with(&other_device, "/instructor").await.status(),
+        303
+    );
     let client = new_client();
-    assert_eq!(app.login_with(&client, &email, PASSWORD).await.status(), 401);
+    assert_eq!(
+        app.login_with(&client, &email, PASSWORD).await.status(),
+        401
+    );
     assert_eq!(
         app.login_with(&client, &email, "a brand new passphrase")
             .await

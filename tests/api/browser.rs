@@ -47,7 +47,10 @@ async fn start_driver(path: &Path) -> Driver {
         .expect("start chromedriver");
     // Wait for the driver process to accept connections (bounded, about 10 s).
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -139,9 +142,17 @@ async fn chromium_registers_logs_out_and_logs_in() {
             .click()
             .await
             .unwrap();
-        browser.wait().for_url(&url::Url::parse(&app.url("/learn")).unwrap()).await.unwrap();
+        browser
+            .wait()
+            .for_url(&url::Url::parse(&app.url("/learn")).unwrap())
+            .await
+            .unwrap();
         let text = body_text(&browser).await;
-        let hello = if suffix == "zh" { "你好，Browser Trainee" } else { "Hello, Browser Trainee" };
+        let hello = if suffix == "zh" {
+            "你好，Browser Trainee"
+        } else {
+            "Hello, Browser Trainee"
+        };
         assert!(text.contains(hello), "{text}");
         screenshot(&browser, &format!("home-360-{suffix}")).await;
 
@@ -152,7 +163,11 @@ async fn chromium_registers_logs_out_and_logs_in() {
             .click()
             .await
             .unwrap();
-        browser.wait().for_url(&url::Url::parse(&app.url("/")).unwrap()).await.unwrap();
+        browser
+            .wait()
+            .for_url(&url::Url::parse(&app.url("/")).unwrap())
+            .await
+            .unwrap();
         assert!(browser.find(Locator::Css("a[href='/login']")).await.is_ok());
 
         browser.goto(&app.url("/login")).await.unwrap();
@@ -165,7 +180,11 @@ async fn chromium_registers_logs_out_and_logs_in() {
             .click()
             .await
             .unwrap();
-        browser.wait().for_url(&url::Url::parse(&app.url("/learn")).unwrap()).await.unwrap();
+        browser
+            .wait()
+            .for_url(&url::Url::parse(&app.url("/learn")).unwrap())
+            .await
+            .unwrap();
         assert!(body_text(&browser).await.contains(hello));
         browser.goto(&app.url("/profile")).await.unwrap();
         screenshot(&browser, &format!("profile-360-{suffix}")).await;

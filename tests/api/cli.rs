@@ -59,8 +59,17 @@ async fn user_create_makes_an_account_that_can_log_in() {
     let create = |email: &str, password: &str| {
         kaibo(
             &[
-                "user", "create", "--email", email, "--role", "instructor", "--name",
-                "Teacher Wang", "--password-stdin", "--data", &data,
+                "user",
+                "create",
+                "--email",
+                email,
+                "--role",
+                "instructor",
+                "--name",
+                "Teacher Wang",
+                "--password-stdin",
+                "--data",
+                &data,
             ],
             &envs,
             &format!("{password}\n"),
@@ -72,7 +81,11 @@ async fn user_create_makes_an_account_that_can_log_in() {
 
     let out = create("wang@example.com", PASSWORD);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("already exists"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = create("short@example.com", "short");
     assert!(!out.status.success());
@@ -88,21 +101,35 @@ async fn user_create_makes_an_account_that_can_log_in() {
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
 
     let out = kaibo(
-        &["user", "password", "--email", "wang@example.com", "--password-stdin", "--data", &data],
+        &[
+            "user",
+            "password",
+            "--email",
+            "wang@example.com",
+            "--password-stdin",
+            "--data",
+            &data,
+        ],
         &envs,
         "another long passphrase\n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(app.get("/instructor").await.status(), 303, "sessions ended");
     assert_eq!(
-        app.login("wang@example.com", "another long passphrase").await.status(),
+        app.login("wang@example.com", "another long passphrase")
+            .await
+            .status(),
         303
     );
 }
 
 #[test]
 fn an_unknown_database_scheme_is_named_with_its_value() {
-    let out = kaibo(&["migrate"], &[("DATABASE_URL", "mysql://root@localhost/kaibo")], "");
+    let out = kaibo(
+        &["migrate"],
+        &[("DATABASE_URL", "mysql://root@localhost/kaibo")],
+        "",
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("DATABASE_URL"), "{err}");
@@ -126,7 +153,11 @@ fn an_unwritable_data_directory_is_reported() {
 fn a_bad_setting_names_itself_and_its_value() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_string_lossy().to_string();
-    let out = kaibo(&["migrate", "--data", &data], &[("KAIBO_POOL_SIZE", "lots")], "");
+    let out = kaibo(
+        &["migrate", "--data", &data],
+        &[("KAIBO_POOL_SIZE", "lots")],
+        "",
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("pool_size") && err.contains("lots"), "{err}");
@@ -136,7 +167,11 @@ fn a_bad_setting_names_itself_and_its_value() {
     let err = text(&out.stderr);
     assert!(err.contains("`bind`") && err.contains("nowhere"), "{err}");
 
-    let out = kaibo(&["migrate", "--data", &data], &[("KAIBO_LOG_FORMAT", "xml")], "");
+    let out = kaibo(
+        &["migrate", "--data", &data],
+        &[("KAIBO_LOG_FORMAT", "xml")],
+        "",
+    );
     assert!(text(&out.stderr).contains("log_format"));
 }
 

@@ -208,8 +208,12 @@ impl TestApp {
         email: &str,
         password: &str,
     ) -> reqwest::Response {
-        self.post_form_with(client, "/login", &[("email", email), ("password", password)])
-            .await
+        self.post_form_with(
+            client,
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     /// Creates an account directly in the database, as `kaibo user create` would.
@@ -252,7 +256,7 @@ impl TestApp {
 }
 
 /// The value of a cookie set by a response.
-pub fn set_cookie<'a>(response: &'a reqwest::Response, name: &str) -> Option<String> {
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")

@@ -81,7 +81,12 @@ async fn bad_profile_fields_are_named_and_nothing_is_saved() {
 async fn staff_profiles_have_no_creator_section() {
     let app = spawn_app().await;
     let supplier = app.logged_in_as(Role::Supplier).await;
-    let page = app.get_with(&supplier, "/profile").await.text().await.unwrap();
+    let page = app
+        .get_with(&supplier, "/profile")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Display name"));
     assert!(!page.contains("Creator profile"));
 }

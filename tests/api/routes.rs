@@ -69,7 +69,9 @@ async fn every_get_route_answers_every_role_correctly() {
             }
             let status = response.status().as_u16();
             if status != expected {
-                wrong.push(format!("GET {path} as {role:?}: {status}, expected {expected}"));
+                wrong.push(format!(
+                    "GET {path} as {role:?}: {status}, expected {expected}"
+                ));
             }
             if status == 303 && role.is_none() && !matches!(access, Access::Visitor) {
                 assert!(location(&response).starts_with("/login?next="));

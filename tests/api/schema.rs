@@ -33,7 +33,9 @@ struct PgColumn {
 type Columns = BTreeSet<(String, String, bool)>;
 
 fn sqlite_columns(conn: &mut DbConn) -> Columns {
-    let DbConn::Sqlite(conn) = conn else { unreachable!() };
+    let DbConn::Sqlite(conn) = conn else {
+        unreachable!()
+    };
     diesel::sql_query(
         "SELECT m.name AS table_name, p.name AS column_name, p.\"notnull\" AS not_null, p.pk AS pk
          FROM sqlite_master m JOIN pragma_table_info(m.name) p
@@ -48,7 +50,9 @@ fn sqlite_columns(conn: &mut DbConn) -> Columns {
 }
 
 fn pg_columns(conn: &mut DbConn) -> Columns {
-    let DbConn::Postgres(conn) = conn else { unreachable!() };
+    let DbConn::Postgres(conn) = conn else {
+        unreachable!()
+    };
     diesel::sql_query(
         "SELECT table_name::text AS table_name, column_name::text AS column_name,
                 is_nullable::text AS is_nullable

@@ -19,7 +19,13 @@ async fn a_post_without_a_csrf_token_is_refused_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
-    assert!(response.text().await.unwrap().contains("The form has expired"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("The form has expired")
+    );
     assert_eq!(app.user_count(), 0);
 }
 
@@ -41,7 +47,11 @@ async fn a_forged_or_foreign_csrf_token_is_refused() {
             .unwrap();
         assert_eq!(response.status(), 403, "token {token:?}");
     }
-    assert!(app.get_html("/profile").await.contains("value=\"Test Person\""));
+    assert!(
+        app.get_html("/profile")
+            .await
+            .contains("value=\"Test Person\"")
+    );
 }
 
 #[tokio::test]
@@ -79,7 +89,13 @@ async fn one_address_trying_many_accounts_is_throttled() {
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = spawn_app().await;
-    for path in ["/", "/login", "/no/such/page", "/healthz", "/static/kaibo.css"] {
+    for path in [
+        "/",
+        "/login",
+        "/no/such/page",
+        "/healthz",
+        "/static/kaibo.css",
+    ] {
         let response = app.get(path).await;
         let headers = response.headers();
         let csp = headers["content-security-policy"].to_str().unwrap();
@@ -160,12 +176,20 @@ async fn duplicate_or_garbage_fields_get_a_clear_400() {
         .client
         .post(app.url("/login"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={token}&email=a%40b.com&email=c%40d.com&password=x"))
+        .body(format!(
+            "csrf={token}&email=a%40b.com&email=c%40d.com&password=x"
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("The form could not be read"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("The form could not be read")
+    );
 }
 
 #[tokio::test]
