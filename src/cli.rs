@@ -34,6 +34,21 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Check course files and report problems with file:line:col; exits 1 on errors.
+    Check {
+        /// A folder of courses, or one course folder.
+        #[arg(default_value = "courses")]
+        dir: PathBuf,
+        /// `human` (default) or `json`.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CheckFormat {
+    Human,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -103,6 +118,17 @@ impl From<CliRole> for Role {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     match cli.command {
+        Command::Check { dir, format } => {
+            let format = match format {
+                CheckFormat::Human => crate::courses::check::Format::Human,
+                CheckFormat::Json => crate::courses::check::Format::Json,
+            };
+            let mut stdout = std::io::stdout().lock();
+            if crate::courses::check::check(&dir, format, &mut stdout)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Serve(args) => {
             let settings = Settings::load(
                 config,

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod courses;
 pub mod db;
 pub mod error;
 pub mod health;
