@@ -56,6 +56,12 @@ struct ServeArgs {
     /// Address to listen on, such as 0.0.0.0:8080 [env: KAIBO_BIND]
     #[arg(long, value_name = "ADDR")]
     bind: Option<String>,
+    /// Folder of courses [env: KAIBO_COURSES] [default: ./courses]
+    #[arg(long, value_name = "DIR")]
+    courses: Option<PathBuf>,
+    /// Reload a course as soon as one of its files changes [env: KAIBO_WATCH]
+    #[arg(long)]
+    watch: bool,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -135,6 +141,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &Overrides {
                     bind: args.bind,
                     data: args.data.data,
+                    courses: args.courses,
+                    watch: args.watch.then_some(true),
                 },
             )?;
             crate::telemetry::init(settings.log_format);
@@ -219,8 +227,8 @@ fn load_with_data(config: Option<&std::path::Path>, args: DataArgs) -> anyhow::R
     Ok(Settings::load(
         config,
         &Overrides {
-            bind: None,
             data: args.data,
+            ..Overrides::default()
         },
     )?)
 }

@@ -29,6 +29,8 @@ pub struct RawSettings {
     pub login_attempts_per_account: u32,
     pub login_attempts_per_address: u32,
     pub seed_demo: bool,
+    pub courses: PathBuf,
+    pub watch: bool,
 }
 
 impl Default for RawSettings {
@@ -48,6 +50,8 @@ impl Default for RawSettings {
             login_attempts_per_account: 5,
             login_attempts_per_address: 20,
             seed_demo: true,
+            courses: PathBuf::from("courses"),
+            watch: false,
         }
     }
 }
@@ -76,6 +80,10 @@ pub struct Settings {
     pub login_attempts_per_account: u32,
     pub login_attempts_per_address: u32,
     pub seed_demo: bool,
+    /// Folder of course folders.
+    pub courses_dir: PathBuf,
+    /// Reload a course when its files change.
+    pub watch: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -103,6 +111,10 @@ pub struct Overrides {
     pub bind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub courses: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<bool>,
 }
 
 impl Settings {
@@ -203,6 +215,8 @@ impl Settings {
             login_attempts_per_account: raw.login_attempts_per_account,
             login_attempts_per_address: raw.login_attempts_per_address,
             seed_demo: raw.seed_demo,
+            courses_dir: raw.courses,
+            watch: raw.watch,
         })
     }
 }

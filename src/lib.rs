@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod home;
 pub mod i18n;
+pub mod learning;
 pub mod router;
 pub mod startup;
 pub mod telemetry;

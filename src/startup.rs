@@ -18,6 +18,7 @@ use crate::accounts::sessions::{self, Timeouts};
 use crate::accounts::throttle::LoginThrottle;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::courses::store::{self, CourseStore};
 use crate::db::schema::app_secrets;
 use crate::db::{self, DbConn, Pool};
 use crate::error::AppError;
@@ -26,6 +27,8 @@ use crate::web::{AppState, csrf, error_pages, security_headers, session};
 pub struct Application {
     port: u16,
     server: Server,
+    /// Kept alive for as long as the server runs.
+    _watcher: Option<notify::RecommendedWatcher>,
     /// Demo accounts created by this start, to print once.
     pub demo_accounts: Vec<DemoAccount>,
 }
@@ -83,6 +86,13 @@ impl Application {
         })
         .await??;
 
+        let courses_dir = settings.courses_dir.clone();
+        let courses = Arc::new(web::block(move || CourseStore::load(&courses_dir)).await?);
+        let watcher = if settings.watch {
+            Some(store::watch(courses.clone())?)
+        } else {
+            None
+        };
         let state = web::Data::new(AppState {
             pool,
             settings: settings.clone(),
@@ -93,6 +103,7 @@ impl Application {
                 settings.login_attempts_per_address,
             ),
             csrf: csrf::CsrfKey::from_hex(&key)?,
+            courses,
         });
 
         let listener = TcpListener::bind(&settings.bind)
@@ -128,6 +139,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            _watcher: watcher,
             demo_accounts,
         })
     }

@@ -8,4 +8,6 @@ pub mod loader;
 pub mod markdown;
 pub mod model;
 pub mod quiz;
+pub mod routes;
 pub mod source;
+pub mod store;

@@ -47,3 +47,41 @@ diesel::table! {
 diesel::joinable!(creator_profiles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, creator_profiles, sessions, app_secrets);
+
+diesel::table! {
+    lesson_completions (user_id, course_slug, module_slug, lesson_slug) {
+        user_id -> BigInt,
+        course_slug -> Text,
+        module_slug -> Text,
+        lesson_slug -> Text,
+        completed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    quiz_attempts (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        course_slug -> Text,
+        module_slug -> Text,
+        attempt_number -> Integer,
+        quiz_version -> Text,
+        score_milli -> BigInt,
+        max_milli -> BigInt,
+        passed -> Bool,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    quiz_answers (attempt_id, question_id) {
+        attempt_id -> BigInt,
+        question_id -> Text,
+        answer -> Text,
+        score_milli -> BigInt,
+        max_milli -> BigInt,
+    }
+}
+
+diesel::joinable!(quiz_answers -> quiz_attempts (attempt_id));
+diesel::allow_tables_to_appear_in_same_query!(quiz_attempts, quiz_answers);

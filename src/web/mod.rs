@@ -33,6 +33,7 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub throttle: LoginThrottle,
     pub csrf: csrf::CsrfKey,
+    pub courses: Arc<crate::courses::store::CourseStore>,
 }
 
 impl AppState {

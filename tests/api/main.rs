@@ -3,6 +3,8 @@
 mod accounts;
 mod browser;
 mod cli;
+mod course_check;
+mod courses;
 mod helpers;
 mod profile;
 mod routes;

@@ -1,0 +1,3 @@
+DROP TABLE quiz_answers;
+DROP TABLE quiz_attempts;
+DROP TABLE lesson_completions;
