@@ -160,29 +160,50 @@ fn read(path: &Path, diags: &mut Vec<Diagnostic>) -> Option<FileText> {
     }
 }
 
-/// Finds `key` at the start of a line in the front matter, for pointing at it.
-fn key_offset(front: &str, front_offset: usize, key: &str) -> (usize, usize) {
+/// Finds the line `key = ...` in the front matter (inside `[section]` when given), for
+/// pointing at it. Only a whole key followed by `=` matches, so `after_sales` does not
+/// find `after_sales_resolved`.
+fn key_offset(
+    front: &str,
+    front_offset: usize,
+    section: Option<&str>,
+    key: &str,
+) -> (usize, usize) {
     let mut offset = 0;
+    let mut current: Option<String> = None;
     for line in front.split_inclusive('\n') {
         let trimmed = line.trim_start();
-        if trimmed.starts_with(key) {
-            return (
-                front_offset + offset + (line.len() - trimmed.len()),
-                line.trim_end().len(),
-            );
+        let header = trimmed
+            .trim_end()
+            .strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'));
+        if let Some(name) = header {
+            current = Some(name.trim().to_string());
+        } else if current.as_deref() == section {
+            let bare = trimmed.trim_start_matches(['"', '\'']);
+            if let Some(rest) = bare.strip_prefix(key) {
+                let rest = rest.trim_start_matches(['"', '\'']).trim_start();
+                if rest.starts_with('=') {
+                    let at = front_offset + offset + (line.len() - trimmed.len());
+                    return (at, line.trim().len());
+                }
+            }
         }
         offset += line.len();
     }
     (front_offset, 0)
 }
 
-/// Finds `"value"` inside the front matter, for pointing at a name in a list.
+/// Finds a quoted name (`"x"` or `'x'`) inside the front matter, for pointing at a name
+/// in a list.
 fn value_offset(front: &str, front_offset: usize, value: &str) -> (usize, usize) {
-    let quoted = format!("\"{value}\"");
-    match front.find(&quoted) {
-        Some(i) => (front_offset + i, quoted.len()),
-        None => (front_offset, 0),
+    for quote in ['"', '\''] {
+        let quoted = format!("{quote}{value}{quote}");
+        if let Some(i) = front.find(&quoted) {
+            return (front_offset + i, quoted.len());
+        }
     }
+    (front_offset, 0)
 }
 
 struct ModuleDraft {
@@ -386,11 +407,10 @@ fn load_inner(
             let quiz = quiz::parse(&qf.path, &qf.text, &split, &links, diags)?;
             for q in &quiz.questions {
                 if let Some(first) = question_ids.get(&q.id) {
-                    let at = qf.text.find(&format!("{{#{}", q.id)).unwrap_or(0);
                     diags.push(Diagnostic::error(
                         &qf.path,
                         &qf.text,
-                        at,
+                        q.offset,
                         q.id.len() + 2,
                         format!(
                             "duplicate question id `{}` (first used in {})",
@@ -407,7 +427,12 @@ fn load_inner(
         let unlocks = mfront.unlocks.as_deref().and_then(|name| {
             let step = SandboxStep::parse(name);
             if step.is_none() {
-                let (at, len) = key_offset(&m.index.as_ref().unwrap().4, *_front_offset, "unlocks");
+                let (at, len) = key_offset(
+                    &m.index.as_ref().unwrap().4,
+                    *_front_offset,
+                    None,
+                    "unlocks",
+                );
                 diags.push(Diagnostic::error(
                     &file.path,
                     &file.text,
@@ -448,7 +473,7 @@ fn load_inner(
         }
     }
     if !matches!(front.language.as_str(), "en" | "zh-CN") {
-        let (at, len) = key_offset(split.front, split.front_offset, "language");
+        let (at, len) = key_offset(split.front, split.front_offset, None, "language");
         diags.push(Diagnostic::error(
             &index.path,
             &index.text,
@@ -621,10 +646,16 @@ fn build_lesson(
         ));
     }
     if split.body.trim().is_empty() {
+        // Point at the closing `+++` when nothing follows it.
+        let at = if split.body_offset < file.text.len() {
+            split.body_offset
+        } else {
+            file.text.trim_end().len()
+        };
         diags.push(Diagnostic::warning(
             &file.path,
             &file.text,
-            split.body_offset,
+            at,
             0,
             "the lesson is empty",
         ));
@@ -716,7 +747,7 @@ fn apply_course_unlocks(
     diags: &mut Vec<Diagnostic>,
 ) {
     for (step_name, module_slug) in &front.unlocks {
-        let (at, len) = key_offset(split.front, split.front_offset, step_name);
+        let (at, len) = key_offset(split.front, split.front_offset, Some("unlocks"), step_name);
         let error = |message: String| Diagnostic::error(&index.path, &index.text, at, len, message);
         let Some(step) = SandboxStep::parse(step_name) else {
             diags.push(error(format!(

@@ -147,6 +147,8 @@ pub struct Question {
     pub body_html: String,
     pub kind: QuestionKind,
     pub explanation_html: String,
+    /// Byte offset of the question's heading in its file, for diagnostics.
+    pub offset: usize,
 }
 
 #[derive(Debug, Clone)]

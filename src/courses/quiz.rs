@@ -17,6 +17,7 @@ use super::source::{self, Split};
 #[serde(deny_unknown_fields)]
 struct QuizFront {
     title: Option<String>,
+    #[serde(default)]
     quiz: QuizSettings,
 }
 
@@ -33,6 +34,16 @@ struct QuizSettings {
 
 fn default_pass_mark() -> u32 {
     80
+}
+
+impl Default for QuizSettings {
+    fn default() -> Self {
+        Self {
+            pass_mark: default_pass_mark(),
+            max_attempts: 0,
+            shuffle: false,
+        }
+    }
 }
 
 const MAX_POINTS: u32 = 100;
@@ -179,9 +190,11 @@ pub fn parse(
                     diags.push(error(range, message))
                 });
             }
-            Event::Start(Tag::Paragraph) => {
+            // A lone `=` line under `= answer` makes markdown read a setext heading;
+            // for a quiz it is still an answer block.
+            Event::Start(Tag::Paragraph) | Event::Start(Tag::Heading { .. }) => {
                 let text = body[block.range.clone()].trim();
-                if text.starts_with('=') {
+                if text.starts_with('=') || is_setext_answers(text) {
                     for (line, offset) in lines_with_offsets(&body[block.range.clone()]) {
                         let start = block.range.start + offset;
                         let range = start..start + line.len();
@@ -278,6 +291,7 @@ pub fn parse(
                 body_html,
                 kind,
                 explanation_html,
+                offset: base + draft.heading_at.start,
             });
         }
     }
@@ -303,6 +317,17 @@ pub fn parse(
         version: hex::encode(&Sha256::digest(source.as_bytes())[..8]),
         questions,
     })
+}
+
+/// `= GMV` followed by a line of `=` only: a setext heading in markdown's eyes.
+fn is_setext_answers(text: &str) -> bool {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    !first.starts_with('#')
+        && lines
+            .last()
+            .is_some_and(|l| !l.is_empty() && l.trim().chars().all(|c| c == '='))
+        && text.lines().any(|l| l.trim_start().starts_with('='))
 }
 
 fn valid_id(id: &str) -> bool {

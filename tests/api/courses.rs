@@ -172,6 +172,7 @@ async fn the_quiz_page_holds_no_answer_key() {
     }
     assert!(page.contains("name=\"q-sky\""));
     // The same trainee sees the same option order on reload (shuffle is per attempt).
+    let (_, page) = html(&app, &client, "/courses/mini/basics/quiz").await;
     let (_, again) = html(&app, &client, "/courses/mini/basics/quiz").await;
     assert_eq!(
         page.replace(&csrf_token(&page), ""),
