@@ -73,7 +73,10 @@ fn default_minutes() -> u32 {
 /// The result of loading one course folder.
 pub struct LoadedCourse {
     pub slug: String,
+    /// The course, when it loaded without errors.
     pub course: Option<Course>,
+    /// Whatever could be built despite errors, for the instructor preview.
+    pub draft: Option<Course>,
     pub diagnostics: Vec<Diagnostic>,
     /// File texts, for showing diagnostics with their source lines.
     pub sources: HashMap<PathBuf, String>,
@@ -225,9 +228,15 @@ pub fn load_course(dir: &Path) -> LoadedCourse {
     let course = load_inner(dir, &slug, &mut diags, &mut sources);
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let has_errors = diags.iter().any(Diagnostic::is_error);
+    let (course, draft) = if has_errors {
+        (None, course)
+    } else {
+        (course, None)
+    };
     LoadedCourse {
         slug,
-        course: course.filter(|_| !has_errors),
+        course,
+        draft,
         diagnostics: diags,
         sources,
     }

@@ -783,6 +783,7 @@ struct InstructorPreview {
     course: Option<Arc<Course>>,
     diagnostics: Vec<Diagnostic>,
     stale: bool,
+    has_errors: bool,
 }
 
 async fn instructor_preview(
@@ -797,7 +798,9 @@ async fn instructor_preview(
     render(&InstructorPreview {
         ctx,
         stale: s.has_errors() && s.served.is_some(),
-        course: s.served.clone(),
+        has_errors: s.has_errors(),
+        // Instructors see their files as they are now, errors and all.
+        course: s.draft.clone().or_else(|| s.served.clone()),
         diagnostics: s.diagnostics,
         slug,
     })

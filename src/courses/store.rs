@@ -20,6 +20,8 @@ pub struct CourseState {
     pub served: Option<Arc<Course>>,
     /// Findings of the most recent load.
     pub diagnostics: Vec<Diagnostic>,
+    /// The files as they are now when they have errors: what an instructor previews.
+    pub draft: Option<Arc<Course>>,
 }
 
 impl CourseState {
@@ -99,6 +101,7 @@ impl CourseStore {
             None => tracing::error!(course = slug, "course has errors and is not served"),
         }
         state.diagnostics = loaded.diagnostics;
+        state.draft = loaded.draft.map(Arc::new);
     }
 
     pub fn get(&self, slug: &str) -> Option<Arc<Course>> {

@@ -14,6 +14,8 @@ enum Access {
     AnyUser,
     /// Only this role.
     Only(Role),
+    /// Only these roles.
+    Roles(&'static [Role]),
 }
 
 const GET_ROUTES: &[(&str, Access)] = &[
@@ -29,6 +31,28 @@ const GET_ROUTES: &[(&str, Access)] = &[
     ("/instructor", Access::Only(Role::Instructor)),
     ("/supplier", Access::Only(Role::Supplier)),
     ("/admin", Access::Only(Role::Admin)),
+    ("/courses", Access::Only(Role::Trainee)),
+    ("/courses/first-live-sale", Access::Only(Role::Trainee)),
+    (
+        "/courses/first-live-sale/what-is-live-commerce/the-live-room",
+        Access::Only(Role::Trainee),
+    ),
+    (
+        "/courses/first-live-sale/what-is-live-commerce/quiz",
+        Access::Only(Role::Trainee),
+    ),
+    (
+        "/courses/first-live-sale/assets/order-flow.svg",
+        Access::AnyUser,
+    ),
+    (
+        "/instructor/courses",
+        Access::Roles(&[Role::Instructor, Role::Admin]),
+    ),
+    (
+        "/instructor/courses/first-live-sale",
+        Access::Roles(&[Role::Instructor, Role::Admin]),
+    ),
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -38,6 +62,8 @@ const POST_ROUTES: &[&str] = &[
     "/account/password",
     "/profile",
     "/lang",
+    "/courses/first-live-sale/what-is-live-commerce/the-live-room/complete",
+    "/courses/first-live-sale/what-is-live-commerce/quiz",
 ];
 
 fn expected_get(access: Access, role: Option<Role>) -> u16 {
@@ -45,10 +71,12 @@ fn expected_get(access: Access, role: Option<Role>) -> u16 {
         (Access::Public, _) => 200,
         (Access::Visitor, None) => 200,
         (Access::Visitor, Some(_)) => 303,
-        (Access::AnyUser, None) | (Access::Only(_), None) => 303,
+        (Access::AnyUser, None) | (Access::Only(_), None) | (Access::Roles(_), None) => 303,
         (Access::AnyUser, Some(_)) => 200,
         (Access::Only(wanted), Some(role)) if wanted == role => 200,
         (Access::Only(_), Some(_)) => 403,
+        (Access::Roles(allowed), Some(role)) if allowed.contains(&role) => 200,
+        (Access::Roles(_), Some(_)) => 403,
     }
 }
 
@@ -136,4 +164,21 @@ async fn a_user_sees_only_their_own_profile() {
     let page = app.get_html("/profile?user_id=2&id=2").await;
     assert!(page.contains("First Trainee"));
     assert!(!page.contains("Second Trainee"));
+}
+
+#[tokio::test]
+async fn staff_cannot_post_trainee_progress_even_with_a_valid_token() {
+    let app = spawn_app().await;
+    for role in [Role::Instructor, Role::Supplier, Role::Admin] {
+        let client = app.logged_in_as(role).await;
+        for path in [
+            "/courses/first-live-sale/what-is-live-commerce/the-live-room/complete",
+            "/courses/first-live-sale/what-is-live-commerce/quiz",
+        ] {
+            let response = app
+                .post_form_with(&client, path, &[("q-who-ships-orders", "a")])
+                .await;
+            assert_eq!(response.status(), 403, "POST {path} as {role:?}");
+        }
+    }
 }
