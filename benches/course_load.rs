@@ -30,15 +30,86 @@ const QUIZZES_TOTAL: usize = COURSES * MODULES;
 const TARGET_MS: f64 = 500.0;
 
 const WORDS: &[&str] = &[
-    "viewer", "product", "price", "sample", "supplier", "honest", "stream", "camera", "order",
-    "buyer", "tea", "skincare", "kitchen", "knife", "parcel", "refund", "return", "question",
-    "answer", "trust", "margin", "commission", "shipping", "delivery", "review", "label",
-    "colour", "light", "audience", "niche", "profile", "flash", "deal", "minute", "show",
-    "host", "chat", "comment", "pin", "bag", "stock", "warehouse", "packing", "quality",
-    "claim", "safety", "licence", "report", "photo", "demonstration", "the", "a", "and",
-    "with", "before", "after", "every", "your", "their", "always", "never", "often", "clearly",
-    "quickly", "carefully", "shows", "checks", "explains", "answers", "tests", "compares",
-    "keeps", "builds", "earns", "loses", "asks", "watches", "buys", "returns", "ships",
+    "viewer",
+    "product",
+    "price",
+    "sample",
+    "supplier",
+    "honest",
+    "stream",
+    "camera",
+    "order",
+    "buyer",
+    "tea",
+    "skincare",
+    "kitchen",
+    "knife",
+    "parcel",
+    "refund",
+    "return",
+    "question",
+    "answer",
+    "trust",
+    "margin",
+    "commission",
+    "shipping",
+    "delivery",
+    "review",
+    "label",
+    "colour",
+    "light",
+    "audience",
+    "niche",
+    "profile",
+    "flash",
+    "deal",
+    "minute",
+    "show",
+    "host",
+    "chat",
+    "comment",
+    "pin",
+    "bag",
+    "stock",
+    "warehouse",
+    "packing",
+    "quality",
+    "claim",
+    "safety",
+    "licence",
+    "report",
+    "photo",
+    "demonstration",
+    "the",
+    "a",
+    "and",
+    "with",
+    "before",
+    "after",
+    "every",
+    "your",
+    "their",
+    "always",
+    "never",
+    "often",
+    "clearly",
+    "quickly",
+    "carefully",
+    "shows",
+    "checks",
+    "explains",
+    "answers",
+    "tests",
+    "compares",
+    "keeps",
+    "builds",
+    "earns",
+    "loses",
+    "asks",
+    "watches",
+    "buys",
+    "returns",
+    "ships",
 ];
 
 /// A small deterministic generator, so every run writes the same corpus.
@@ -106,18 +177,39 @@ fn lesson_file(l: usize) -> String {
 fn lesson(rng: &mut Rng, c: usize, m: usize, l: usize) -> String {
     let mut s = String::with_capacity(4096);
     let title = rng.words(4);
-    writeln!(s, "+++\ntitle = \"Lesson {}.{}: {title}\"\nminutes = {}\n+++\n", m + 1, l + 1, 4 + l % 5).unwrap();
+    writeln!(
+        s,
+        "+++\ntitle = \"Lesson {}.{}: {title}\"\nminutes = {}\n+++\n",
+        m + 1,
+        l + 1,
+        4 + l % 5
+    )
+    .unwrap();
     s.push_str(&rng.paragraph(60));
     writeln!(s, "\n## Why the {} matters\n", rng.word()).unwrap();
     s.push_str(&rng.paragraph(55));
     s.push('\n');
     for i in 0..5 {
-        writeln!(s, "- **{}.** {}", rng.word(), rng.paragraph(12).trim_end().replace('\n', " ")).unwrap();
+        writeln!(
+            s,
+            "- **{}.** {}",
+            rng.word(),
+            rng.paragraph(12).trim_end().replace('\n', " ")
+        )
+        .unwrap();
         if i == 2 {
             writeln!(s, "  - {}", rng.words(6)).unwrap();
         }
     }
-    writeln!(s, "\n![A {} diagram for course {} module {}](../assets/figure-{}.svg)\n", rng.word(), c + 1, m + 1, l % 4).unwrap();
+    writeln!(
+        s,
+        "\n![A {} diagram for course {} module {}](../assets/figure-{}.svg)\n",
+        rng.word(),
+        c + 1,
+        m + 1,
+        l % 4
+    )
+    .unwrap();
     writeln!(s, "## Comparing the options\n").unwrap();
     s.push_str("| Option | Cost (¥) | Return rate | Notes |\n|---|---:|---:|---|\n");
     for row in 0..4 {
@@ -134,11 +226,22 @@ fn lesson(rng: &mut Rng, c: usize, m: usize, l: usize) -> String {
     }
     writeln!(s, "\n### Step by step\n").unwrap();
     for i in 0..4 {
-        writeln!(s, "{}. {}", i + 1, rng.paragraph(10).trim_end().replace('\n', " ")).unwrap();
+        writeln!(
+            s,
+            "{}. {}",
+            i + 1,
+            rng.paragraph(10).trim_end().replace('\n', " ")
+        )
+        .unwrap();
     }
     s.push('\n');
     s.push_str(&rng.paragraph(70));
-    writeln!(s, "\n> **Tip:** {}", rng.paragraph(15).trim_end().replace('\n', " ")).unwrap();
+    writeln!(
+        s,
+        "\n> **Tip:** {}",
+        rng.paragraph(15).trim_end().replace('\n', " ")
+    )
+    .unwrap();
     s.push('\n');
     s.push_str(&rng.paragraph(60));
     s.push('\n');
@@ -150,7 +253,13 @@ fn lesson(rng: &mut Rng, c: usize, m: usize, l: usize) -> String {
     };
     writeln!(s, "Next: [{}]({next}). See also [the module introduction](_index.md), [the course page](../_index.md) and [the platform rules](https://example.com/rules).", rng.words(3)).unwrap();
     if m + 1 < MODULES && l + 1 == LESSONS {
-        writeln!(s, "\nThen continue with [the next module](../{}/{}).", module_dir(m + 1), lesson_file(0)).unwrap();
+        writeln!(
+            s,
+            "\nThen continue with [the next module](../{}/{}).",
+            module_dir(m + 1),
+            lesson_file(0)
+        )
+        .unwrap();
     }
     s
 }
@@ -161,27 +270,59 @@ fn quiz(rng: &mut Rng, m: usize) -> String {
     writeln!(s, "+++\ntitle = \"Check: module {}\"\n\n[quiz]\npass_mark = 80\nmax_attempts = 3\nshuffle = true\n+++\n", m + 1).unwrap();
     s.push_str(&rng.paragraph(25));
     // Single choice.
-    writeln!(s, "\n### Which {} best predicts what your viewers will buy? {{#{}}}\n", rng.word(), q(1)).unwrap();
+    writeln!(
+        s,
+        "\n### Which {} best predicts what your viewers will buy? {{#{}}}\n",
+        rng.word(),
+        q(1)
+    )
+    .unwrap();
     writeln!(s, "- [ ] Your total follower count\n  > Followers who never buy do not move sales.\n- [x] What your viewers already buy\n  > Right: purchase history is the strongest signal.\n- [ ] Your own favourite {}\n", rng.word()).unwrap();
     writeln!(s, "Why: {}", rng.paragraph(15)).unwrap();
     // Multiple choice, weighted.
-    writeln!(s, "### Which of these are red flags for a {}? {{#{} points=2}}\n", rng.word(), q(2)).unwrap();
+    writeln!(
+        s,
+        "### Which of these are red flags for a {}? {{#{} points=2}}\n",
+        rng.word(),
+        q(2)
+    )
+    .unwrap();
     writeln!(s, "- [x] Reviews saying \"different from the photos\"\n  > Right: the product may not match the show.\n- [x] No test report for a food product\n  > Right: food needs documents.\n- [ ] Same-day after-sales replies\n  > That is a healthy record.\n- [x] Asking you to \"just say it's organic\"\n").unwrap();
     writeln!(s, "Why: {}", rng.paragraph(12)).unwrap();
     // True / false.
-    writeln!(s, "### True or false: you can skip ordering a sample of the {}. {{#{}}}\n", rng.word(), q(3)).unwrap();
+    writeln!(
+        s,
+        "### True or false: you can skip ordering a sample of the {}. {{#{}}}\n",
+        rng.word(),
+        q(3)
+    )
+    .unwrap();
     writeln!(s, "- [ ] True\n  > Photos show the best unit on the best day.\n- [x] False\n  > Right: always test a sample.\n").unwrap();
     writeln!(s, "Why: {}", rng.paragraph(10)).unwrap();
     // Short answer.
-    writeln!(s, "### What do we call gross merchandise value? {{#{}}}\n", q(4)).unwrap();
+    writeln!(
+        s,
+        "### What do we call gross merchandise value? {{#{}}}\n",
+        q(4)
+    )
+    .unwrap();
     writeln!(s, "= GMV\n= gross merchandise value\n").unwrap();
     writeln!(s, "Why: {}", rng.paragraph(10)).unwrap();
     // Numeric with tolerance, with a table in the question.
     writeln!(s, "### A product costs ¥60 and sells for ¥80. What is the margin in percent? {{#{} points=2}}\n", q(5)).unwrap();
-    writeln!(s, "| Cost | Price |\n|---|---|\n| ¥60 | ¥80 |\n\n= 25 ± 0.5\n").unwrap();
+    writeln!(
+        s,
+        "| Cost | Price |\n|---|---|\n| ¥60 | ¥80 |\n\n= 25 ± 0.5\n"
+    )
+    .unwrap();
     writeln!(s, "Why: (80 − 60) ÷ 80 = 25 %.\n").unwrap();
     // Numeric range.
-    writeln!(s, "### How many minutes should a first show last? {{#{}}}\n", q(6)).unwrap();
+    writeln!(
+        s,
+        "### How many minutes should a first show last? {{#{}}}\n",
+        q(6)
+    )
+    .unwrap();
     writeln!(s, "= 30 .. 60\n").unwrap();
     writeln!(s, "Why: {}", rng.paragraph(10)).unwrap();
     s
@@ -210,7 +351,13 @@ fn write_corpus(root: &Path) -> usize {
             rng.words(8)
         );
         index.push_str(&rng.paragraph(80));
-        writeln!(index, "\nStart with [the first lesson]({}/{}).", module_dir(0), lesson_file(0)).unwrap();
+        writeln!(
+            index,
+            "\nStart with [the first lesson]({}/{}).",
+            module_dir(0),
+            lesson_file(0)
+        )
+        .unwrap();
         write(&course.join("_index.md"), &index);
         for m in 0..MODULES {
             let dir = course.join(module_dir(m));
@@ -276,11 +423,17 @@ fn check_corpus(root: &Path) {
         words += loaded
             .sources
             .iter()
-            .filter(|(p, _)| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(char::is_numeric)))
+            .filter(|(p, _)| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(char::is_numeric))
+            })
             .map(|(_, t)| t.split_whitespace().count())
             .sum::<usize>();
     }
-    assert!(problems.is_empty(), "the synthetic corpus has diagnostics: {problems:#?}");
+    assert!(
+        problems.is_empty(),
+        "the synthetic corpus has diagnostics: {problems:#?}"
+    );
     assert_eq!((lessons, quizzes), (LESSONS_TOTAL, QUIZZES_TOTAL));
     eprintln!(
         "corpus: {COURSES} courses, {lessons} lessons (~{} words each), {quizzes} quizzes, {questions} questions, 0 diagnostics",
@@ -307,7 +460,11 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
     let bytes = write_corpus(root);
-    eprintln!("corpus written to {} ({} KiB)", root.display(), bytes / 1024);
+    eprintln!(
+        "corpus written to {} ({} KiB)",
+        root.display(),
+        bytes / 1024
+    );
     check_corpus(root);
 
     if std::env::var_os("KAIBO_BENCH_SUMMARY").is_some_and(|v| v != "0") {

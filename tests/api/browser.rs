@@ -191,3 +191,173 @@ async fn chromium_registers_logs_out_and_logs_in() {
         browser.close().await.unwrap();
     }
 }
+
+/// Clicks the right (or wrong) answers of a quiz in the browser and submits it.
+async fn answer_quiz(browser: &Client, quiz: &kaibo::courses::model::Quiz, right: bool) {
+    use kaibo::courses::model::QuestionKind;
+    for q in &quiz.questions {
+        match &q.kind {
+            QuestionKind::Single(c) | QuestionKind::TrueFalse(c) => {
+                let pick = c.iter().find(|c| c.correct == right).unwrap();
+                let css = format!("input[name='q-{}'][value='{}']", q.id, pick.id);
+                browser
+                    .find(Locator::Css(&css))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+            }
+            QuestionKind::Multiple(c) => {
+                for pick in c.iter().filter(|c| c.correct == right) {
+                    let css = format!("input[name='q-{}'][value='{}']", q.id, pick.id);
+                    browser
+                        .find(Locator::Css(&css))
+                        .await
+                        .unwrap()
+                        .click()
+                        .await
+                        .unwrap();
+                }
+            }
+            QuestionKind::Short(accepted) => {
+                let value = if right {
+                    accepted[0].clone()
+                } else {
+                    "no idea".into()
+                };
+                fill(browser, &format!("input[name='q-{}']", q.id), &value).await;
+            }
+            QuestionKind::Numeric { min, max, .. } => {
+                let value = if right {
+                    format!("{}", (min + max) / 2.0)
+                } else {
+                    "-1".into()
+                };
+                fill(browser, &format!("input[name='q-{}']", q.id), &value).await;
+            }
+        }
+    }
+    browser
+        .find(Locator::Css("form.quiz button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Wait for the result page.
+    browser
+        .wait()
+        .for_element(Locator::Css("section.score"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn chromium_reads_a_lesson_fails_and_passes_a_quiz() {
+    let Some((driver_path, chromium)) = browser_tools() else {
+        assert!(
+            std::env::var("KAIBO_REQUIRE_BROWSER").is_err(),
+            "chromium missing but KAIBO_REQUIRE_BROWSER is set"
+        );
+        eprintln!("SKIPPED course browser test: chromium and chromedriver are not installed");
+        return;
+    };
+    let course = kaibo::courses::loader::load_course(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("courses/first-live-sale"),
+    )
+    .course
+    .unwrap();
+    let first = &course.modules[0];
+    let second = &course.modules[1];
+    let quiz = first.quiz.as_ref().unwrap();
+    let app = spawn_app().await;
+    let email = app.create_user(kaibo::accounts::domain::Role::Trainee);
+    let driver = start_driver(&driver_path).await;
+    let browser = open_browser(&driver, &chromium, "en").await;
+
+    browser.goto(&app.url("/login")).await.unwrap();
+    fill(&browser, "#email", &email).await;
+    fill(&browser, "#password", PASSWORD).await;
+    browser
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_url(&url::Url::parse(&app.url("/learn")).unwrap())
+        .await
+        .unwrap();
+
+    browser.goto(&app.url("/courses")).await.unwrap();
+    browser
+        .find(Locator::LinkText(&course.title))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::LinkText(&first.lessons[0].title))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(body_text(&browser).await.contains(&first.lessons[0].title));
+    screenshot(&browser, "lesson-360-en").await;
+    browser
+        .find(Locator::Css("form[action$='/complete'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Completing a lesson moves on to the next one.
+    let next_lesson = app.url(&format!(
+        "/courses/{}/{}/{}",
+        course.slug, first.slug, first.lessons[1].slug
+    ));
+    browser
+        .wait()
+        .for_url(&url::Url::parse(&next_lesson).unwrap())
+        .await
+        .unwrap();
+
+    let quiz_url = app.url(&format!("/courses/{}/{}/quiz", course.slug, first.slug));
+    browser.goto(&quiz_url).await.unwrap();
+    screenshot(&browser, "quiz-360-en").await;
+    answer_quiz(&browser, quiz, false).await;
+    let text = body_text(&browser).await;
+    assert!(text.contains("Not passed yet"), "{text}");
+    assert!(text.contains("Why:"));
+    screenshot(&browser, "quiz-result-failed-360-en").await;
+
+    browser
+        .find(Locator::LinkText("Try again"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    answer_quiz(&browser, quiz, true).await;
+    let text = body_text(&browser).await;
+    assert!(text.contains("Passed"), "{text}");
+    screenshot(&browser, "quiz-result-passed-360-en").await;
+
+    let next = browser
+        .find(Locator::Css(".score a.button.primary"))
+        .await
+        .unwrap();
+    next.click().await.unwrap();
+    let lesson = browser
+        .find(Locator::LinkText(&second.lessons[0].title))
+        .await
+        .expect("the next module's lessons are listed: it is unlocked");
+    lesson.click().await.unwrap();
+    assert!(body_text(&browser).await.contains(&second.lessons[0].title));
+    browser.close().await.unwrap();
+}
