@@ -356,6 +356,10 @@ fn lines_with_offsets(text: &str) -> impl Iterator<Item = (&str, usize)> {
     })
 }
 
+/// One list item being read: its range, its `[x]` state, where its label starts, and
+/// the range of its quoted feedback.
+type ItemDraft = (Range<usize>, Option<bool>, usize, Option<Range<usize>>);
+
 /// Reads `- [ ] label` items, each with an optional quoted feedback under it.
 fn read_choices(
     body: &str,
@@ -364,7 +368,7 @@ fn read_choices(
     report: &mut dyn FnMut(&Range<usize>, String),
 ) {
     let mut depth = 0usize;
-    let mut item: Option<(Range<usize>, Option<bool>, usize, Option<Range<usize>>)> = None;
+    let mut item: Option<ItemDraft> = None;
     for (event, range) in &block.events {
         match event {
             Event::Start(Tag::Item) if depth == 1 => {

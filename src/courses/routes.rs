@@ -190,6 +190,9 @@ struct LessonPage<'a> {
     next: Option<(String, String)>,
 }
 
+/// A page in the course as (url, title).
+type PageLink = (String, String);
+
 /// Every lesson and quiz of the course in reading order, as (url, title).
 fn reading_order(course: &Course, ctx: &PageCtx) -> Vec<(String, String)> {
     let mut pages = Vec::new();
@@ -214,7 +217,7 @@ fn neighbours(
     course: &Course,
     ctx: &PageCtx,
     url: &str,
-) -> (Option<(String, String)>, Option<(String, String)>) {
+) -> (Option<PageLink>, Option<PageLink>) {
     let pages = reading_order(course, ctx);
     let Some(i) = pages.iter().position(|(u, _)| u == url) else {
         return (None, None);
