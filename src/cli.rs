@@ -43,6 +43,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
     },
+    /// Convert a Moodle GIFT question bank into a Kaibo quiz page.
+    ImportGift(ImportGiftArgs),
+}
+
+#[derive(Args, Debug)]
+struct ImportGiftArgs {
+    /// The GIFT question bank to convert.
+    file: PathBuf,
+    /// Where to write the quiz page, such as courses/my-course/02-module/quiz.md.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Quiz title (default: the GIFT file's name).
+    #[arg(long)]
+    title: Option<String>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -124,6 +141,7 @@ impl From<CliRole> for Role {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     match cli.command {
+        Command::ImportGift(args) => import_gift(args),
         Command::Check { dir, format } => {
             let format = match format {
                 CheckFormat::Human => crate::courses::check::Format::Human,
@@ -221,6 +239,59 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn import_gift(args: ImportGiftArgs) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 text (invalid byte at offset {}); save it as UTF-8 first",
+            args.file.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    if args.out.exists() && !args.force {
+        anyhow::bail!(
+            "{} already exists; pass --force to replace it",
+            args.out.display()
+        );
+    }
+    let title = args.title.unwrap_or_else(|| {
+        args.file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("Quiz")
+            .replace(['-', '_'], " ")
+    });
+    let conversion = crate::courses::gift::convert(&source, &title);
+    for skipped in &conversion.skipped {
+        println!(
+            "skipped {}:{}: {} question {:?} (Kaibo has no equivalent)",
+            args.file.display(),
+            skipped.line,
+            skipped.kind,
+            skipped.title
+        );
+    }
+    for warning in &conversion.warnings {
+        println!("warning: {}: {warning}", args.file.display());
+    }
+    if conversion.converted == 0 {
+        anyhow::bail!("no question could be converted; nothing written");
+    }
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, &conversion.markdown)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?;
+    println!(
+        "Converted {} question(s), skipped {}; wrote {}. Run `kaibo check` on the course next.",
+        conversion.converted,
+        conversion.skipped.len(),
+        args.out.display()
+    );
+    Ok(())
 }
 
 fn load_with_data(config: Option<&std::path::Path>, args: DataArgs) -> anyhow::Result<Settings> {

@@ -280,7 +280,10 @@ fn split_title(text: &str) -> (Option<String>, &str) {
     match rest.find("::") {
         Some(end) => {
             let title = collapse(&reveal(&rest[..end]));
-            (Some(title).filter(|t| !t.is_empty()), rest[end + 2..].trim())
+            (
+                Some(title).filter(|t| !t.is_empty()),
+                rest[end + 2..].trim(),
+            )
         }
         // Moodle reads an unterminated name as part of the text.
         None => (None, rest.trim()),
@@ -471,7 +474,8 @@ fn read_question(body: &str, notes: &mut Vec<String>) -> Result<Question, Skip> 
             );
         }
     }
-    if body.to_ascii_lowercase().contains("<img") || body.contains("@@PLUGINFILE@@") {
+    let html = prompt.format != Format::Plain;
+    if (html && body.to_ascii_lowercase().contains("<img")) || body.contains("@@PLUGINFILE@@") {
         notes.push(
             "an image was removed: put it in the course's assets/ folder and add it by hand".into(),
         );
@@ -515,10 +519,7 @@ fn read_true_false(answer_text: &str, format: Format) -> Typed {
 fn read_choices(answer_text: &str, format: Format, notes: &mut Vec<String>) -> Result<Typed, Skip> {
     let single = answer_text.contains('=');
     let spread = answer_text.replace('=', "~=");
-    let mut items: Vec<&str> = spread.split('~').collect();
-    if items.first().is_some_and(|s| s.trim().is_empty()) {
-        items.remove(0);
-    }
+    let items = spread.split('~').filter(|item| !item.trim().is_empty());
     let mut options = Vec::new();
     let mut weights = Vec::new();
     for item in items {
@@ -528,7 +529,11 @@ fn read_choices(answer_text: &str, format: Format, notes: &mut Vec<String>) -> R
             None => split_weight(item).unwrap_or((0.0, item)),
         };
         let (label, feedback) = split_feedback(rest, format);
-        let correct = if single { is_full(weight) } else { weight > 0.0 };
+        let correct = if single {
+            is_full(weight)
+        } else {
+            weight > 0.0
+        };
         if single && weight > 0.0 && !correct {
             notes.push(format!(
                 "option `{}` was worth {weight}% in Moodle; Kaibo has no partial credit in a single-choice question, so it is marked wrong",
@@ -677,10 +682,16 @@ fn read_short(answer_text: &str, format: Format, notes: &mut Vec<String>) -> Res
         }
     }
     // Kaibo reads a purely numeric answer as a numeric question, which has one answer.
-    if let Some(at) = full.iter().position(|(_, reads, _)| *reads == Reads::Number) {
+    if let Some(at) = full
+        .iter()
+        .position(|(_, reads, _)| *reads == Reads::Number)
+    {
         let (number, _, feedback) = full.remove(at);
         if !full.is_empty() {
-            let others: Vec<String> = full.iter().map(|(a, _, _)| format!("`{}`", short(a))).collect();
+            let others: Vec<String> = full
+                .iter()
+                .map(|(a, _, _)| format!("`{}`", short(a)))
+                .collect();
             notes.push(format!(
                 "Kaibo reads `{number}` as a number, and a numeric question has a single answer: {} left out",
                 others.join(", ")
@@ -740,16 +751,21 @@ fn read_numeric(answer_text: &str, format: Format, notes: &mut Vec<String>) -> R
         };
         entries.push((weight, line, feedback));
     }
-    let chosen = entries.iter().position(|(w, _, _)| is_full(*w)).or_else(|| {
-        entries
-            .iter()
-            .enumerate()
-            .filter(|(_, (w, _, _))| *w > 0.0)
-            .max_by(|a, b| a.1.0.total_cmp(&b.1.0))
-            .map(|(i, _)| i)
-    });
+    let chosen = entries
+        .iter()
+        .position(|(w, _, _)| is_full(*w))
+        .or_else(|| {
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(_, (w, _, _))| *w > 0.0)
+                .max_by(|a, b| a.1.0.total_cmp(&b.1.0))
+                .map(|(i, _)| i)
+        });
     let Some(chosen) = chosen else {
-        return Err(invalid("the numeric question has no answer with a positive weight"));
+        return Err(invalid(
+            "the numeric question has no answer with a positive weight",
+        ));
     };
     let (weight, line, feedback) = entries.remove(chosen);
     if !is_full(weight) {
@@ -841,14 +857,15 @@ fn push_option(md: &mut String, label: &str, correct: bool, feedback: Option<&Te
         .map(|f| md_text(f, plain))
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| {
-            if correct { RIGHT_FEEDBACK } else { WRONG_FEEDBACK }.to_string()
+            if correct {
+                RIGHT_FEEDBACK
+            } else {
+                WRONG_FEEDBACK
+            }
+            .to_string()
         });
     let mark = if correct { 'x' } else { ' ' };
-    let _ = write!(
-        md,
-        "- [{mark}] {label}\n  > {}\n",
-        guard_line_start(&feedback)
-    );
+    let _ = write!(md, "- [{mark}] {label}\n  > {feedback}\n");
 }
 
 /// Text as one line of markdown: HTML removed, plain text escaped, `_____` for the gap.
@@ -863,7 +880,8 @@ fn md_text(text: &Text, plain: bool) -> String {
     } else {
         escape(&line)
     };
-    line.replace(BLANK, BLANK_TEXT)
+    // Kaibo renders every piece on its own, so a leading `1.` or `-` would make a list.
+    guard_line_start(&line).replace(BLANK, BLANK_TEXT)
 }
 
 /// Text for messages and skipped titles: no markup at all.
@@ -924,7 +942,7 @@ fn entity_follows(rest: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-/// Keeps a feedback line from starting a list, heading or quote inside the `>` quote.
+/// Keeps a line of text from starting a list, heading or quote.
 fn guard_line_start(text: &str) -> String {
     match text.chars().next() {
         Some('-' | '+' | '=' | '*' | '#' | '>') => format!("\\{text}"),
@@ -943,9 +961,40 @@ fn guard_line_start(text: &str) -> String {
 }
 
 const BLOCK_TAGS: &[&str] = &[
-    "address", "article", "aside", "blockquote", "br", "center", "dd", "div", "dl", "dt",
-    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-    "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "center",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 ];
 const INLINE_TAGS: &[&str] = &[
     "a", "abbr", "audio", "b", "big", "cite", "code", "del", "em", "font", "i", "iframe", "img",
@@ -1110,5 +1159,886 @@ fn unique_id(base: &str, used: &HashSet<String>) -> String {
             return id;
         }
         n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+    use std::path::Path;
+
+    use super::*;
+    use crate::courses::markdown::Links;
+    use crate::courses::model::{Choice, Question as KaiboQuestion, QuestionKind, Quiz};
+
+    /// Loads `md` with Kaibo's quiz parser and fails on any diagnostic.
+    fn load(md: &str) -> Quiz {
+        let path = Path::new("courses/c/01-m/quiz.md");
+        let split = crate::courses::source::split(path, md).unwrap();
+        let pages = HashMap::new();
+        let assets = HashSet::new();
+        let links = Links {
+            course_slug: "c",
+            dir: "01-m",
+            pages: &pages,
+            assets: &assets,
+        };
+        let mut diags = Vec::new();
+        let quiz = crate::courses::quiz::parse(path, md, &split, &links, &mut diags);
+        assert!(diags.is_empty(), "{diags:#?}\n{md}");
+        quiz.expect("the converted quiz loads")
+    }
+
+    /// Converts `gift`, loads the result and returns both.
+    fn run(gift: &str) -> (Conversion, Quiz) {
+        let conversion = convert(gift, "Imported");
+        let quiz = load(&conversion.markdown);
+        assert_eq!(quiz.questions.len(), conversion.converted);
+        (conversion, quiz)
+    }
+
+    /// Converts a bank of exactly one convertible question.
+    fn single(gift: &str) -> (Conversion, KaiboQuestion) {
+        let (conversion, quiz) = run(gift);
+        assert_eq!(conversion.converted, 1, "{conversion:#?}");
+        assert!(conversion.skipped.is_empty(), "{conversion:#?}");
+        let question = quiz.questions.into_iter().next().unwrap();
+        (conversion, question)
+    }
+
+    fn marks(choices: &[Choice]) -> Vec<(String, bool)> {
+        choices
+            .iter()
+            .map(|c| (c.label_html.clone(), c.correct))
+            .collect()
+    }
+
+    fn feedback(choices: &[Choice]) -> Vec<String> {
+        choices.iter().map(|c| c.feedback_html.clone()).collect()
+    }
+
+    fn numeric(kind: &QuestionKind) -> (f64, f64, String) {
+        match kind {
+            QuestionKind::Numeric { min, max, shown } => (*min, *max, shown.clone()),
+            other => panic!("expected a numeric question, got {other:?}"),
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn writes_front_matter_and_a_single_choice_question() {
+        let gift = "::Margin::What is margin? {=Profit ÷ price#Right. ~Profit ÷ cost#That is markup. ####Margin uses the price.}\n";
+        let conversion = convert(gift, "Check: margins");
+        assert_eq!(
+            conversion.markdown,
+            "+++\ntitle = \"Check: margins\"\n\n[quiz]\npass_mark = 80\nmax_attempts = 0\nshuffle = false\n+++\n\
+             \n### What is margin? {#margin}\n\n\
+             - [x] Profit ÷ price\n  > Right.\n\
+             - [ ] Profit ÷ cost\n  > That is markup.\n\
+             \nWhy: Margin uses the price.\n"
+        );
+        assert_eq!(conversion.converted, 1);
+        assert!(conversion.skipped.is_empty());
+        assert!(conversion.warnings.is_empty(), "{:?}", conversion.warnings);
+        let quiz = load(&conversion.markdown);
+        assert_eq!(quiz.title, "Check: margins");
+        assert_eq!(quiz.pass_mark, 80);
+        assert_eq!(quiz.max_attempts, 0);
+        assert!(!quiz.shuffle);
+        let q = &quiz.questions[0];
+        assert_eq!(q.id, "margin");
+        assert_eq!(q.points, 1);
+        assert_eq!(q.prompt_html, "What is margin?");
+        assert!(matches!(q.kind, QuestionKind::Single(_)), "{:?}", q.kind);
+        assert_eq!(
+            marks(q.kind.choices()),
+            [
+                ("Profit ÷ price".into(), true),
+                ("Profit ÷ cost".into(), false)
+            ]
+        );
+        assert_eq!(feedback(q.kind.choices()), ["Right.", "That is markup."]);
+        assert_eq!(q.explanation_html.trim(), "<p>Margin uses the price.</p>");
+    }
+
+    #[test]
+    fn options_without_feedback_get_a_default_one() {
+        let (conversion, q) = single("Pick one {=right ~wrong#No. ~other}");
+        assert!(conversion.markdown.contains("- [x] right\n  > Correct.\n"));
+        assert!(
+            conversion
+                .markdown
+                .contains("- [ ] other\n  > Not quite.\n")
+        );
+        assert_eq!(
+            feedback(q.kind.choices()),
+            ["Correct.", "No.", "Not quite."]
+        );
+    }
+
+    #[test]
+    fn weighted_answers_make_a_multiple_choice_question() {
+        let (conversion, q) = single(
+            "::Red flags::Which are red flags? {\n~%50%No licence#Right.\n~%50%Fake reviews\n~%-100%Fast shipping#No.\n~Good ratings\n}",
+        );
+        assert!(matches!(q.kind, QuestionKind::Multiple(_)), "{:?}", q.kind);
+        assert_eq!(
+            marks(q.kind.choices()),
+            [
+                ("No licence".into(), true),
+                ("Fake reviews".into(), true),
+                ("Fast shipping".into(), false),
+                ("Good ratings".into(), false),
+            ]
+        );
+        assert_eq!(
+            feedback(q.kind.choices()),
+            ["Right.", "Correct.", "No.", "Not quite."]
+        );
+        assert!(conversion.warnings.is_empty(), "{:?}", conversion.warnings);
+
+        // Unequal weights are kept as correct options, with a warning.
+        let (conversion, q) = single("Which? {~%70%a ~%30%b ~%-50%c}");
+        assert!(q.kind.is_multiple());
+        assert_eq!(conversion.warnings.len(), 1, "{:?}", conversion.warnings);
+        assert!(
+            conversion.warnings[0].starts_with("line 1: the correct options had different weights")
+        );
+
+        // `=` counts as fully correct next to weights.
+        let (_, q) = single("Which? {=a ~%100%b ~%-100%c}");
+        assert_eq!(
+            marks(q.kind.choices()),
+            [("a".into(), true), ("b".into(), true), ("c".into(), false)]
+        );
+    }
+
+    #[test]
+    fn a_single_answer_question_keeps_only_fully_correct_options() {
+        let (conversion, q) = single("Best? {=a ~%50%b ~c}");
+        assert!(matches!(q.kind, QuestionKind::Single(_)), "{:?}", q.kind);
+        assert_eq!(
+            marks(q.kind.choices()),
+            [("a".into(), true), ("b".into(), false), ("c".into(), false)]
+        );
+        assert_eq!(conversion.warnings.len(), 1);
+        assert!(
+            conversion.warnings[0].contains("option `b` was worth 50%"),
+            "{:?}",
+            conversion.warnings
+        );
+
+        let (conversion, q) = single("Either? {=a =b ~c}");
+        assert!(q.kind.is_multiple());
+        assert!(conversion.warnings[0].contains("several options are fully correct"));
+    }
+
+    #[test]
+    fn true_false_questions() {
+        for (answer, truth) in [("T", true), ("TRUE", true), ("F", false), ("FALSE", false)] {
+            let (conversion, q) = single(&format!("Margins can be negative.{{{answer}}}"));
+            let QuestionKind::TrueFalse(choices) = &q.kind else {
+                panic!("{answer}: expected true/false, got {:?}", q.kind);
+            };
+            assert_eq!(
+                marks(choices),
+                [("True".into(), truth), ("False".into(), !truth)],
+                "{answer}"
+            );
+            assert!(
+                conversion.markdown.contains(
+                    "\nWhy: Imported from a GIFT question bank without general feedback.\n"
+                )
+            );
+        }
+
+        // `{T#for a wrong pick#for a right pick}`: the right option gets the second text.
+        let (_, q) = single("Sample first.{T#Photos are not enough.#Right: always order one.}");
+        assert_eq!(
+            feedback(q.kind.choices()),
+            ["Right: always order one.", "Photos are not enough."]
+        );
+        let (_, q) = single("Skip the sample.{FALSE#Photos are not enough.#Right: order one.}");
+        assert_eq!(
+            marks(q.kind.choices()),
+            [("True".into(), false), ("False".into(), true)]
+        );
+        assert_eq!(
+            feedback(q.kind.choices()),
+            ["Photos are not enough.", "Right: order one."]
+        );
+        // Only wrong-pick feedback; the right option falls back to the default.
+        let (_, q) = single("Skip the sample.{F#Photos are not enough.####Always test.}");
+        assert_eq!(
+            feedback(q.kind.choices()),
+            ["Photos are not enough.", "Correct."]
+        );
+        assert_eq!(q.explanation_html.trim(), "<p>Always test.</p>");
+        // Lowercase is a short answer in Moodle, and so here.
+        let (_, q) = single("Say it.{true}");
+        assert!(matches!(&q.kind, QuestionKind::Short(a) if a == &["true"]));
+    }
+
+    #[test]
+    fn short_answer_questions() {
+        let (conversion, q) = single(
+            "::GMV::What is GMV short for? {=gross merchandise value =Gross Merchandise Volume}",
+        );
+        assert!(
+            conversion
+                .markdown
+                .contains("\n= gross merchandise value\n= Gross Merchandise Volume\n")
+        );
+        let QuestionKind::Short(answers) = &q.kind else {
+            panic!("{:?}", q.kind)
+        };
+        assert_eq!(
+            answers,
+            &["gross merchandise value", "Gross Merchandise Volume"]
+        );
+
+        // A single answer, with or without `=`.
+        let (_, q) = single("Which metric counts orders placed? {=GMV}");
+        assert!(matches!(&q.kind, QuestionKind::Short(a) if a == &["GMV"]));
+        let (_, q) = single("Which metric counts orders placed? {GMV}");
+        assert!(matches!(&q.kind, QuestionKind::Short(a) if a == &["GMV"]));
+
+        // Partial-credit answers are left out, with a warning.
+        let (conversion, q) =
+            single("Buyers ÷ viewers is the ___ rate. {=%100%conversion =%50%purchase#Close.}");
+        assert!(matches!(&q.kind, QuestionKind::Short(a) if a == &["conversion"]));
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("line 1: answer `purchase` was worth 50%")),
+            "{:?}",
+            conversion.warnings
+        );
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .any(|w| w.contains("feedback on individual answers was dropped"))
+        );
+
+        // No fully correct answer at all: skipped.
+        let conversion = convert("Name it. {=%50%maybe}", "t");
+        assert_eq!(conversion.converted, 0);
+        assert_eq!(conversion.skipped[0].kind, "invalid");
+    }
+
+    #[test]
+    fn short_answers_kaibo_would_read_as_numbers() {
+        // Kaibo reads `42` as a numeric answer, and a numeric question has one answer.
+        let (conversion, q) = single("How many? {=42 =forty-two}");
+        let (min, max, _) = numeric(&q.kind);
+        assert!(close(min, 42.0) && close(max, 42.0));
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .any(|w| w.contains("`forty-two`")),
+            "{:?}",
+            conversion.warnings
+        );
+
+        // `etc...` contains `..`, which Kaibo would reject as a broken range.
+        let (conversion, q) = single("Say more. {=and so on =etc...}");
+        assert!(matches!(&q.kind, QuestionKind::Short(a) if a == &["and so on"]));
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .any(|w| w.contains("`etc...` was left out"))
+        );
+    }
+
+    #[test]
+    fn numeric_questions() {
+        let cases = [
+            ("{#20:0.5}", "= 20 ± 0.5", 19.5, 20.5),
+            ("{#18..22}", "= 18 .. 22", 18.0, 22.0),
+            ("{#22..18}", "= 18 .. 22", 18.0, 22.0),
+            ("{#20}", "= 20 ± 0", 20.0, 20.0),
+            ("{#-2.5:0.25}", "= -2.5 ± 0.25", -2.75, -2.25),
+            ("{# 19.35 : 0.05 }", "= 19.35 ± 0.05", 19.3, 19.4),
+            ("{#\n=20:0\n=%50%20:2\n}", "= 20 ± 0", 20.0, 20.0),
+            ("{#=%50%20:2 =%100%20:0.1}", "= 20 ± 0.1", 19.9, 20.1),
+        ];
+        for (answers, line, low, high) in cases {
+            let (conversion, q) = single(&format!("How much? {answers}"));
+            assert!(
+                conversion.markdown.contains(&format!("\n{line}\n")),
+                "{answers}:\n{}",
+                conversion.markdown
+            );
+            let (min, max, _) = numeric(&q.kind);
+            assert!(
+                close(min, low) && close(max, high),
+                "{answers}: {min}..{max}"
+            );
+        }
+
+        let (conversion, _) = single("How much? {#=20:0#Exact. =%50%20:2#Close. ~#Divide first.}");
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .any(|w| w.contains("answer `20 ± 2` (worth 50%) was left out")),
+            "{:?}",
+            conversion.warnings
+        );
+        // The kept answer's feedback becomes the explanation, the rest is reported.
+        assert!(conversion.markdown.contains("\nWhy: Exact.\n"));
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .any(|w| w.contains("feedback on individual answers was dropped"))
+        );
+
+        for broken in ["{#abc}", "{#1..x}", "{#=%0%5}"] {
+            let conversion = convert(&format!("How much? {broken}"), "t");
+            assert_eq!(conversion.converted, 0, "{broken}");
+            assert_eq!(conversion.skipped[0].kind, "invalid", "{broken}");
+        }
+    }
+
+    #[test]
+    fn general_feedback_becomes_why() {
+        let (conversion, q) = single("Pick. {=a ~b ####Because **a** is right.}");
+        assert!(
+            conversion
+                .markdown
+                .contains("\nWhy: Because \\*\\*a\\*\\* is right.\n")
+        );
+        assert_eq!(q.explanation_html.trim(), "<p>Because **a** is right.</p>");
+
+        let (conversion, q) = single("Pick. {=a ~b}");
+        assert!(
+            conversion
+                .markdown
+                .ends_with(&format!("\nWhy: {DEFAULT_WHY}\n"))
+        );
+        assert!(q.explanation_html.contains("without general feedback"));
+
+        // Short answers: the general feedback wins over per-answer feedback.
+        let (conversion, q) = single("Term? {=GMV#Yes. ####GMV is orders placed.}");
+        assert_eq!(q.explanation_html.trim(), "<p>GMV is orders placed.</p>");
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .any(|w| w.contains("feedback on individual answers was dropped"))
+        );
+        // Without general feedback, the correct answer's feedback explains it.
+        let (conversion, q) = single("Term? {=GMV#Orders placed, before refunds.}");
+        assert_eq!(
+            q.explanation_html.trim(),
+            "<p>Orders placed, before refunds.</p>"
+        );
+        assert!(conversion.warnings.is_empty(), "{:?}", conversion.warnings);
+    }
+
+    #[test]
+    fn missing_word_questions_get_a_blank() {
+        let (conversion, q) =
+            single("::Pin::While you demo it, {~hide =pin ~mute} the product link.");
+        assert!(
+            conversion
+                .markdown
+                .contains("### While you demo it, _____ the product link. {#pin}\n")
+        );
+        assert_eq!(q.prompt_html, "While you demo it, _____ the product link.");
+        assert!(matches!(q.kind, QuestionKind::Single(_)));
+
+        let (_, q) = single("Buyers ÷ viewers is the {=conversion} rate.");
+        assert_eq!(q.prompt_html, "Buyers ÷ viewers is the _____ rate.");
+
+        // Answers at the very end leave no blank.
+        let (_, q) = single("Is this a blank? {T}");
+        assert_eq!(q.prompt_html, "Is this a blank?");
+    }
+
+    #[test]
+    fn unsupported_questions_are_skipped_with_their_line_numbers() {
+        let gift = "\
+// A bank with nothing Kaibo can grade.
+
+::Match::Match the terms. {
+=GMV -> orders placed
+=CVR -> buyers ÷ viewers
+}
+
+::Pitch::Write your pitch.{}
+
+Welcome to the quiz: no braces, so this is a description.
+
+::Reflect::Reflect on your last show.{####We read every answer.}
+
+::Good::Still converts. {T}
+";
+        let conversion = convert(gift, "t");
+        assert_eq!(
+            conversion.skipped,
+            [
+                Skipped {
+                    line: 3,
+                    kind: "matching".into(),
+                    title: "Match".into()
+                },
+                Skipped {
+                    line: 8,
+                    kind: "essay".into(),
+                    title: "Pitch".into()
+                },
+                Skipped {
+                    line: 10,
+                    kind: "description".into(),
+                    title: "Welcome to the quiz: no braces, so this is a description.".into()
+                },
+                Skipped {
+                    line: 12,
+                    kind: "essay".into(),
+                    title: "Reflect".into()
+                },
+            ]
+        );
+        assert_eq!(conversion.converted, 1);
+        assert!(conversion.warnings.is_empty(), "{:?}", conversion.warnings);
+        let quiz = load(&conversion.markdown);
+        assert_eq!(quiz.questions[0].id, "good");
+    }
+
+    #[test]
+    fn broken_questions_are_skipped_as_invalid() {
+        let gift = "\
+::Open::No closing brace {=a ~b
+
+::Close::No opening brace =a ~b}
+
+::None right::Which? {~a ~b}
+
+::Alone::Which? {~=a}
+
+::Two blanks::The {=cat} sat on the {=mat}.
+
+::Fine::Still here? {T}
+";
+        let conversion = convert(gift, "t");
+        let lines: Vec<(usize, &str)> = conversion
+            .skipped
+            .iter()
+            .map(|s| (s.line, s.kind.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (1, "invalid"),
+                (3, "invalid"),
+                (5, "invalid"),
+                (7, "invalid"),
+                (9, "invalid")
+            ]
+        );
+        assert_eq!(conversion.warnings.len(), 5, "{:#?}", conversion.warnings);
+        assert!(conversion.warnings[0].starts_with("line 1: skipped: the braces"));
+        assert!(conversion.warnings[2].starts_with("line 5: skipped: no option is correct"));
+        assert!(conversion.warnings[3].contains("at least two options"));
+        assert!(conversion.warnings[4].contains("more than one answer block"));
+        assert_eq!(conversion.converted, 1);
+        load(&conversion.markdown);
+    }
+
+    #[test]
+    fn comments_categories_and_format_prefixes() {
+        let gift = "\
+// exported from Moodle
+$CATEGORY: $course$/top/Live selling
+
+// question: 12  name: Html one
+::Html one::[html]<p>Is the <b>return&nbsp;policy</b> &amp; warranty stated?</p>{
+\t=Yes, <i>always</i>#<p>Right.</p>
+\t~No
+}
+
+::Plain one::[plain]Is <b> shown as text? {=Yes ~No}
+
+::Markdown one::[markdown]Is **this** bold?{TRUE}
+
+::Moodle one::[moodle]Plain <em>enough</em>?{=Yes ~No}
+";
+        let (conversion, quiz) = run(gift);
+        assert_eq!(conversion.converted, 4);
+        assert!(conversion.skipped.is_empty());
+        assert!(
+            !conversion.markdown.contains("<p>"),
+            "{}",
+            conversion.markdown
+        );
+        assert!(!conversion.markdown.contains("CATEGORY"));
+        assert!(!conversion.markdown.contains("exported"));
+        let q = &quiz.questions;
+        assert_eq!(
+            q[0].prompt_html,
+            "Is the return policy &amp; warranty stated?"
+        );
+        assert_eq!(marks(q[0].kind.choices())[0], ("Yes, always".into(), true));
+        assert_eq!(feedback(q[0].kind.choices())[0], "Right.");
+        assert_eq!(q[1].prompt_html, "Is &lt;b&gt; shown as text?");
+        assert!(
+            conversion
+                .markdown
+                .contains("### Is \\<b\\> shown as text? {#plain-one}")
+        );
+        assert_eq!(q[2].prompt_html, "Is <strong>this</strong> bold?");
+        assert!(matches!(q[2].kind, QuestionKind::TrueFalse(_)));
+        assert_eq!(q[3].prompt_html, "Plain enough?");
+    }
+
+    #[test]
+    fn gift_escapes() {
+        let (conversion, q) = single(
+            "::Price\\: ¥80::Is 100 \\= 80 + 20 \\{really\\} \\~ \\#1? {=Yes \\= sure#It \\= 100. ~No\\~#Check \\#2.}",
+        );
+        assert_eq!(q.id, "price-80");
+        assert_eq!(q.prompt_html, "Is 100 = 80 + 20 {really} ~ #1?");
+        assert_eq!(
+            marks(q.kind.choices()),
+            [("Yes = sure".into(), true), ("No~".into(), false)]
+        );
+        assert_eq!(feedback(q.kind.choices()), ["It = 100.", "Check #2."]);
+        assert!(
+            conversion
+                .markdown
+                .contains("{really\\} \\~ \\#1? {#price-80}")
+        );
+
+        let (_, q) = single("A backslash \\\\ and a new\\nline {T}");
+        assert_eq!(q.prompt_html, "A backslash \\ and a new line");
+    }
+
+    #[test]
+    fn markdown_characters_in_plain_text_stay_literal() {
+        let (conversion, q) = single(
+            "5 * 3 * 2 = 30, see [the lesson](01-intro.md), is a<b, c>d? <script>x</script>| `code` _a_ {=[x] done#- not a list ~1. nor this#2) nor this}",
+        );
+        // Scripts go (Moodle's default format is HTML); a bare `<` stays text.
+        assert_eq!(
+            q.prompt_html,
+            "5 * 3 * 2 = 30, see [the lesson](01-intro.md), is a&lt;b, c&gt;d? | `code` _a_"
+        );
+        assert_eq!(
+            marks(q.kind.choices()),
+            [("[x] done".into(), true), ("1. nor this".into(), false)]
+        );
+        assert_eq!(feedback(q.kind.choices()), ["- not a list", "2) nor this"]);
+        assert!(conversion.markdown.contains("  > \\- not a list\n"));
+    }
+
+    #[test]
+    fn markdown_that_does_not_load_is_imported_as_plain_text() {
+        let (conversion, q) = single(
+            "[markdown]Read **this** first. {T####See [the lesson](01-intro.md) and ![a chart](chart.png).}",
+        );
+        assert!(
+            q.explanation_html.contains("[the lesson](01-intro.md)"),
+            "{}",
+            q.explanation_html
+        );
+        assert_eq!(q.prompt_html, "Read **this** first.");
+        assert_eq!(conversion.warnings.len(), 1);
+        assert!(
+            conversion.warnings[0].contains("imported as plain text"),
+            "{:?}",
+            conversion.warnings
+        );
+
+        // External links are fine in markdown and stay links.
+        let (conversion, q) = single("[markdown]See [the rules](https://example.com/rules).{T}");
+        assert!(
+            q.prompt_html.contains("href=\"https://example.com/rules\""),
+            "{}",
+            q.prompt_html
+        );
+        assert!(conversion.warnings.is_empty());
+    }
+
+    #[test]
+    fn html_images_are_removed_with_a_warning() {
+        let (conversion, q) =
+            single("[html]<p>Which chart?</p><img src=\"@@PLUGINFILE@@/a.png\" alt=\"\">{=A ~B}");
+        assert_eq!(q.prompt_html, "Which chart?");
+        assert!(
+            conversion.warnings[0].contains("an image was removed"),
+            "{:?}",
+            conversion.warnings
+        );
+    }
+
+    #[test]
+    fn question_ids() {
+        let long = "A very long question title that goes on and on about margins and more";
+        let gift = format!(
+            "::Gross margin: basics!::Q? {{T}}\n\n\
+             ::Gross margin: basics!::Q? {{T}}\n\n\
+             ::gross margin   basics::Q? {{T}}\n\n\
+             Untitled? {{T}}\n\n\
+             ::毛利率::Q? {{T}}\n\n\
+             ::q-7::Q? {{T}}\n\n\
+             ::{long}::Q? {{T}}\n\n\
+             ::--Trim me--::Q? {{T}}\n"
+        );
+        let (conversion, quiz) = run(&gift);
+        let ids: Vec<&str> = quiz.questions.iter().map(|q| q.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "gross-margin-basics",
+                "gross-margin-basics-2",
+                "gross-margin-basics-3",
+                "q-7",
+                "q-9",
+                "q-7-2",
+                "a-very-long-question-title-that-goes-on-and-on-a",
+                "trim-me",
+            ]
+        );
+        assert!(ids[6].len() <= 48);
+        assert_eq!(conversion.converted, 8);
+        // Cut at 48 characters, then no dash at the end.
+        let cut = format!("{} tail", "a".repeat(47));
+        assert_eq!(slug(&cut), "a".repeat(47));
+        assert_eq!(slug("  "), "");
+    }
+
+    #[test]
+    fn moodle_export_style_loads() {
+        let gift = "// question: 101  name: Commission\r\n\
+::Commission::[html]<p>¥129 at 15 % commission earns how much?</p>{#\r\n\
+\t=%100%19.35:0.05#\r\n\
+\t~#<p>Multiply the price by the rate.</p>\r\n\
+\t####<p>129 × 0.15 \\= 19.35</p>\r\n\
+}\r\n\
+\r\n\
+// question: 102  name: GMV\r\n\
+::GMV::[html]<p>Name the total value of orders placed.</p>{\r\n\
+\t=%100%GMV#\r\n\
+\t=%100%gross merchandise value#\r\n\
+}\r\n\
+\r\n\
+// question: 103  name: Sample\r\n\
+::Sample::[html]<p>Always order a sample.</p>{TRUE##<p>Right.</p>}\r\n";
+        let (conversion, quiz) = run(gift);
+        assert_eq!(conversion.converted, 3, "{conversion:#?}");
+        let q = &quiz.questions;
+        assert_eq!(numeric(&q[0].kind).2, "19.35 ± 0.05");
+        assert_eq!(q[0].explanation_html.trim(), "<p>129 × 0.15 = 19.35</p>");
+        assert!(
+            matches!(&q[1].kind, QuestionKind::Short(a) if a == &["GMV", "gross merchandise value"])
+        );
+        assert_eq!(feedback(q[2].kind.choices()), ["Right.", "Not quite."]);
+        assert_eq!(
+            conversion.warnings,
+            [
+                "line 2: feedback on individual answers was dropped: Kaibo shows feedback only on choice options (the `Why:` text is shown to everyone)"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_title_is_written_as_a_toml_string() {
+        let conversion = convert("Q? {T}", "Quiz \"one\" \\ two");
+        assert!(
+            conversion
+                .markdown
+                .starts_with("+++\ntitle = \"Quiz \\\"one\\\" \\\\ two\"\n")
+        );
+        assert_eq!(load(&conversion.markdown).title, "Quiz \"one\" \\ two");
+    }
+
+    #[test]
+    fn an_empty_bank_warns() {
+        let conversion = convert("// only a comment\n\n$CATEGORY: x\n", "t");
+        assert_eq!(conversion.converted, 0);
+        assert!(conversion.skipped.is_empty());
+        assert_eq!(conversion.warnings.len(), 1);
+        assert!(conversion.warnings[0].starts_with("no question could be converted"));
+    }
+
+    #[test]
+    fn sample_fixture_converts() {
+        let gift = include_str!("../../tests/fixtures/gift/sample.gift");
+        let (conversion, quiz) = run(gift);
+        assert_eq!(conversion.converted, 11, "{conversion:#?}");
+        assert_eq!(
+            conversion.skipped,
+            [
+                Skipped {
+                    line: 64,
+                    kind: "matching".into(),
+                    title: "Metric meanings".into()
+                },
+                Skipped {
+                    line: 71,
+                    kind: "essay".into(),
+                    title: "Your honest pitch".into()
+                },
+            ]
+        );
+        let summary: Vec<(&str, &str)> = quiz
+            .questions
+            .iter()
+            .map(|q| (q.id.as_str(), q.kind.name()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("gross-margin-on-tea", "single"),
+                ("claims-you-can-prove", "multiple"),
+                ("skip-the-sample", "true-false"),
+                ("q-28", "true-false"),
+                ("gmv-name", "short"),
+                ("conversion-term", "short"),
+                ("commission-per-order", "numeric"),
+                ("conversion-rate", "numeric"),
+                ("break-even-sales", "numeric"),
+                ("pin-the-link", "single"),
+                ("return-policy-on-air", "single"),
+            ]
+        );
+        let q = |id: &str| quiz.question(id).unwrap();
+        assert_eq!(
+            feedback(q("gross-margin-on-tea").kind.choices())[0],
+            "Right: (90 − 54) ÷ 90 = 40 %."
+        );
+        assert_eq!(
+            marks(q("claims-you-can-prove").kind.choices())
+                .iter()
+                .map(|(_, c)| *c)
+                .collect::<Vec<_>>(),
+            [true, true, false, false]
+        );
+        assert_eq!(
+            q("q-28").prompt_html,
+            "A returned order earns the creator <strong>no</strong> commission."
+        );
+        assert_eq!(
+            q("conversion-term").prompt_html,
+            "Buyers divided by viewers is the _____ rate of a live session."
+        );
+        assert!(
+            matches!(&q("conversion-term").kind, QuestionKind::Short(a) if a == &["conversion"])
+        );
+        assert_eq!(numeric(&q("commission-per-order").kind).2, "19.35 ± 0.05");
+        assert_eq!(numeric(&q("conversion-rate").kind).2, "2.4 .. 2.6");
+        assert_eq!(numeric(&q("break-even-sales").kind).2, "30 ± 0");
+        assert_eq!(
+            q("break-even-sales").explanation_html.trim(),
+            "<p>Fixed cost ÷ earnings per sale = sales needed.</p>"
+        );
+        assert_eq!(
+            q("return-policy-on-air").prompt_html,
+            "What is the best reason to state the return policy on air?"
+        );
+        // Partial-credit answers and dropped feedback are reported, with their lines.
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("line 38: answer `purchase` was worth 50%")),
+            "{:#?}",
+            conversion.warnings
+        );
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("line 47: answer `30 ± 2` (worth 50%) was left out")),
+            "{:#?}",
+            conversion.warnings
+        );
+        assert!(
+            conversion
+                .warnings
+                .iter()
+                .all(|w| w.starts_with("line 38:") || w.starts_with("line 47:")),
+            "{:#?}",
+            conversion.warnings
+        );
+    }
+
+    #[test]
+    fn odd_input_never_produces_a_page_kaibo_rejects() {
+        let prompts = [
+            "",
+            "Q?",
+            "1. list",
+            "- dash",
+            "# hash",
+            "> quote",
+            "---",
+            "___",
+            "```",
+            "    indented",
+            "[html]<p>x</p>",
+            "[markdown]**b** [l](x.md) ![i](x.png)",
+            "[plain]<b>",
+            "a & b &amp; c",
+            "::T::",
+            "::::q",
+            "<!-- c -->",
+            "|a|b|",
+            "x\\{y\\}",
+            "Why: no",
+        ];
+        let answers = [
+            "{}",
+            "{T}",
+            "{F#}",
+            "{TRUE#a#b#c}",
+            "{=a}",
+            "{=1. x ~- y}",
+            "{~a ~b}",
+            "{=a ~b#1) c}",
+            "{#1}",
+            "{#1..}",
+            "{#1:2:3}",
+            "{#=%50%1 =%50%2}",
+            "{=%100%x =%100%2}",
+            "{= =}",
+            "{~ ~}",
+            "{=a->b =c->d}",
+            "{####only}",
+            "{=a ~b ####[markdown]![i](x.png)}",
+            "{=<img src=x> ~b}",
+            "{=&amp; ~&lt;}",
+            "{=True =False}",
+            "{~%50%True ~%50%False}",
+            "{=[x] ~[ ]}",
+            "{=±1}",
+            "{=1 ± 2}",
+            "{=1,000}",
+            "{#inf}",
+            "{#1e3}",
+            "{=a\\n~b}",
+        ];
+        for prompt in prompts {
+            for answer in answers {
+                for tail in ["", " 1. tail"] {
+                    let gift =
+                        format!("{prompt} {answer}{tail}\n\n::Same::x {{T}}\n\n::Same::y {{T}}");
+                    let conversion = convert(&gift, "t");
+                    assert!(conversion.converted >= 2, "{gift}");
+                    assert_eq!(conversion.converted + conversion.skipped.len(), 3, "{gift}");
+                    let quiz = load(&conversion.markdown);
+                    assert_eq!(quiz.questions.len(), conversion.converted);
+                }
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod gift;
 pub mod grading;
 pub mod loader;
 pub mod markdown;

@@ -213,11 +213,7 @@ fn reading_order(course: &Course, ctx: &PageCtx) -> Vec<(String, String)> {
     pages
 }
 
-fn neighbours(
-    course: &Course,
-    ctx: &PageCtx,
-    url: &str,
-) -> (Option<PageLink>, Option<PageLink>) {
+fn neighbours(course: &Course, ctx: &PageCtx, url: &str) -> (Option<PageLink>, Option<PageLink>) {
     let pages = reading_order(course, ctx);
     let Some(i) = pages.iter().position(|(u, _)| u == url) else {
         return (None, None);

@@ -184,3 +184,51 @@ fn migrate_creates_the_sqlite_database() {
     assert!(data.join("kaibo.db").exists());
     assert!(text(&out.stdout).contains("is up to date"));
 }
+
+#[test]
+fn import_gift_converts_a_real_bank_that_then_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let course = dir.path().join("gift-course");
+    std::fs::create_dir_all(course.join("01-imported")).unwrap();
+    std::fs::write(course.join("_index.md"), "+++\ntitle = \"Imported\"\n+++\n").unwrap();
+    std::fs::write(
+        course.join("01-imported/_index.md"),
+        "+++\ntitle = \"Imported module\"\n+++\n",
+    )
+    .unwrap();
+    std::fs::write(
+        course.join("01-imported/01-read-me.md"),
+        "+++\ntitle = \"Read me\"\n+++\n\nSome text.\n",
+    )
+    .unwrap();
+    let gift = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gift/sample.gift"
+    );
+    let out = course.join("01-imported/quiz.md");
+    let out_arg = out.to_string_lossy().to_string();
+    let run = kaibo(&["import-gift", gift, "--out", &out_arg], &[], "");
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let stdout = text(&run.stdout);
+    assert!(
+        stdout.contains("Converted 11 question(s), skipped 2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("sample.gift:64: matching"), "{stdout}");
+    assert!(stdout.contains("sample.gift:71: essay"), "{stdout}");
+
+    let check = kaibo(&["check", &dir.path().to_string_lossy()], &[], "");
+    assert!(check.status.success(), "{}", text(&check.stdout));
+    assert!(text(&check.stdout).contains("0 error(s), 0 warning(s)"));
+
+    // It does not overwrite without --force, and a missing file is a clear error.
+    let again = kaibo(&["import-gift", gift, "--out", &out_arg], &[], "");
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("already exists"));
+    let missing = kaibo(
+        &["import-gift", "/no/such.gift", "--out", "/tmp/x.md"],
+        &[],
+        "",
+    );
+    assert!(text(&missing.stderr).contains("cannot read /no/such.gift"));
+}
