@@ -62,6 +62,48 @@ async fn load_progress(state: &AppState, user_id: i64, course: &str) -> AppResul
         .await
 }
 
+/// A module a trainee asked for, with their progress in its course.
+struct Opened {
+    course: Arc<Course>,
+    index: usize,
+    progress: CourseProgress,
+}
+
+impl Opened {
+    fn module(&self) -> &Module {
+        &self.course.modules[self.index]
+    }
+
+    fn unlocked(&self) -> bool {
+        self.progress.unlocked(&self.course, self.module())
+    }
+
+    /// The 403 page for a locked module, naming what to finish first.
+    fn locked(&self, ctx: PageCtx) -> AppResult<HttpResponse> {
+        locked(ctx, &self.course, self.module(), &self.progress)
+    }
+}
+
+async fn open_module(
+    state: &AppState,
+    user_id: i64,
+    course_slug: &str,
+    module_slug: &str,
+) -> AppResult<Opened> {
+    let course = course(state, course_slug)?;
+    let index = course
+        .modules
+        .iter()
+        .position(|m| m.slug == module_slug)
+        .ok_or(AppError::NotFound)?;
+    let progress = load_progress(state, user_id, &course.slug).await?;
+    Ok(Opened {
+        course,
+        index,
+        progress,
+    })
+}
+
 // ---------------------------------------------------------------- catalog
 
 struct CatalogEntry {
@@ -232,19 +274,19 @@ async fn lesson_page(
 ) -> AppResult<HttpResponse> {
     let user = user.require(&[Role::Trainee])?;
     let (course_slug, module_slug, lesson_slug) = path.into_inner();
-    let course = course(&state, &course_slug)?;
-    let module = module(&course, &module_slug)?;
+    let opened = open_module(&state, user.id, &course_slug, &module_slug).await?;
+    let (course, module) = (&opened.course, opened.module());
     let lesson = module.lesson(&lesson_slug).ok_or(AppError::NotFound)?;
-    let progress = load_progress(&state, user.id, &course.slug).await?;
-    if !progress.unlocked(&course, module) {
-        return locked(ctx, &course, module, &progress);
+    if !opened.unlocked() {
+        return opened.locked(ctx);
     }
+    let progress = &opened.progress;
     let url = format!("/courses/{}/{}/{}", course.slug, module.slug, lesson.slug);
-    let (previous, next) = neighbours(&course, &ctx, &url);
+    let (previous, next) = neighbours(course, &ctx, &url);
     render(&LessonPage {
         done: progress.lesson_done(&module.slug, &lesson.slug),
         ctx,
-        course: &course,
+        course,
         module,
         lesson,
         previous,
@@ -261,17 +303,13 @@ async fn complete_lesson(
     ctx: PageCtx,
     path: web::Path<(String, String, String)>,
 ) -> AppResult<HttpResponse> {
-    let user = ctx.require_user()?;
-    if user.role != Role::Trainee {
-        return Err(AppError::Forbidden);
-    }
+    let user = ctx.require_role(&[Role::Trainee])?;
     let (course_slug, module_slug, lesson_slug) = path.into_inner();
-    let course = course(&state, &course_slug)?;
-    let module = module(&course, &module_slug)?;
+    let opened = open_module(&state, user.id, &course_slug, &module_slug).await?;
+    let (course, module) = (&opened.course, opened.module());
     let lesson = module.lesson(&lesson_slug).ok_or(AppError::NotFound)?;
-    let progress = load_progress(&state, user.id, &course.slug).await?;
-    if !progress.unlocked(&course, module) {
-        return locked(ctx, &course, module, &progress);
+    if !opened.unlocked() {
+        return opened.locked(ctx);
     }
     let (c, m, l, now, id) = (
         course.slug.clone(),
@@ -284,7 +322,7 @@ async fn complete_lesson(
         .db(move |conn| Ok(progress::complete_lesson(conn, id, &c, &m, &l, now)?))
         .await?;
     let url = format!("/courses/{}/{}/{}", course.slug, module.slug, lesson.slug);
-    let (_, next) = neighbours(&course, &ctx, &url);
+    let (_, next) = neighbours(course, &ctx, &url);
     Ok(see_other(
         &next.map(|(u, _)| u).unwrap_or_else(|| course.url()),
     ))
@@ -368,17 +406,16 @@ async fn quiz_page(
 ) -> AppResult<HttpResponse> {
     let user = user.require(&[Role::Trainee])?.clone();
     let (course_slug, module_slug) = path.into_inner();
-    let course = course(&state, &course_slug)?;
-    let module = module(&course, &module_slug)?;
-    let quiz = module.quiz.as_ref().ok_or(AppError::NotFound)?;
-    let progress = load_progress(&state, user.id, &course.slug).await?;
-    if !progress.unlocked(&course, module) {
-        return locked(ctx, &course, module, &progress);
+    let opened = open_module(&state, user.id, &course_slug, &module_slug).await?;
+    if !opened.unlocked() {
+        return opened.locked(ctx);
     }
+    let (course, module) = (&opened.course, opened.module());
+    let quiz = module.quiz.as_ref().ok_or(AppError::NotFound)?;
     let attempts = load_attempts(&state, user.id, &course.slug, &module.slug).await?;
     render_quiz(
         ctx,
-        &course,
+        course,
         module,
         quiz,
         user.id,
@@ -442,24 +479,20 @@ async fn submit_quiz(
     ctx: PageCtx,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let user = ctx.require_user()?;
-    if user.role != Role::Trainee {
-        return Err(AppError::Forbidden);
-    }
+    let user = ctx.require_role(&[Role::Trainee])?;
     let (course_slug, module_slug) = path.into_inner();
-    let course = course(&state, &course_slug)?;
-    let module = module(&course, &module_slug)?;
-    let quiz = module.quiz.as_ref().ok_or(AppError::NotFound)?;
-    let progress = load_progress(&state, user.id, &course.slug).await?;
-    if !progress.unlocked(&course, module) {
-        return locked(ctx, &course, module, &progress);
+    let opened = open_module(&state, user.id, &course_slug, &module_slug).await?;
+    if !opened.unlocked() {
+        return opened.locked(ctx);
     }
+    let (course, module) = (&opened.course, opened.module());
+    let quiz = module.quiz.as_ref().ok_or(AppError::NotFound)?;
     let attempts = load_attempts(&state, user.id, &course.slug, &module.slug).await?;
     if attempts_left(quiz, attempts.len()) == Some(0) {
         let error = Some(ctx.t("quiz.no_attempts_left"));
         return render_quiz(
             ctx,
-            &course,
+            course,
             module,
             quiz,
             user.id,
@@ -487,7 +520,7 @@ async fn submit_quiz(
             let error = Some(format!("{} {}", ctx.t(e.key()), e.detail()));
             return render_quiz(
                 ctx,
-                &course,
+                course,
                 module,
                 quiz,
                 user.id,
@@ -535,7 +568,7 @@ async fn submit_quiz(
             let attempts = load_attempts(&state, user.id, &course.slug, &module.slug).await?;
             render_quiz(
                 ctx,
-                &course,
+                course,
                 module,
                 quiz,
                 user.id,

@@ -51,6 +51,19 @@ impl PageCtx {
             .ok_or_else(|| AppError::LoginRequired { next: "/".into() })
     }
 
+    /// `require_user`, then 403 unless the user has one of `roles`.
+    pub fn require_role(
+        &self,
+        roles: &[crate::accounts::domain::Role],
+    ) -> Result<SessionUser, AppError> {
+        let user = self.require_user()?;
+        if roles.contains(&user.role) {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
     pub fn t(&self, key: &str) -> String {
         self.locale.t(key)
     }
