@@ -101,6 +101,25 @@ async fn body_text(browser: &Client) -> String {
         .unwrap()
 }
 
+/// Logs in through the login form and waits for the trainee home page.
+async fn log_in(browser: &Client, app: &TestApp, email: &str) {
+    browser.goto(&app.url("/login")).await.unwrap();
+    fill(browser, "#email", email).await;
+    fill(browser, "#password", PASSWORD).await;
+    browser
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_url(&url::Url::parse(&app.url("/learn")).unwrap())
+        .await
+        .unwrap();
+}
+
 async fn screenshot(browser: &Client, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -170,21 +189,7 @@ async fn chromium_registers_logs_out_and_logs_in() {
             .unwrap();
         assert!(browser.find(Locator::Css("a[href='/login']")).await.is_ok());
 
-        browser.goto(&app.url("/login")).await.unwrap();
-        fill(&browser, "#email", &email).await;
-        fill(&browser, "#password", PASSWORD).await;
-        browser
-            .find(Locator::Css("form[action='/login'] button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        browser
-            .wait()
-            .for_url(&url::Url::parse(&app.url("/learn")).unwrap())
-            .await
-            .unwrap();
+        log_in(&browser, &app, &email).await;
         assert!(body_text(&browser).await.contains(hello));
         browser.goto(&app.url("/profile")).await.unwrap();
         screenshot(&browser, &format!("profile-360-{suffix}")).await;
@@ -276,21 +281,7 @@ async fn chromium_reads_a_lesson_fails_and_passes_a_quiz() {
     let driver = start_driver(&driver_path).await;
     let browser = open_browser(&driver, &chromium, "en").await;
 
-    browser.goto(&app.url("/login")).await.unwrap();
-    fill(&browser, "#email", &email).await;
-    fill(&browser, "#password", PASSWORD).await;
-    browser
-        .find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_url(&url::Url::parse(&app.url("/learn")).unwrap())
-        .await
-        .unwrap();
+    log_in(&browser, &app, &email).await;
 
     browser.goto(&app.url("/courses")).await.unwrap();
     browser
