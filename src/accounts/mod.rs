@@ -10,6 +10,8 @@ pub mod sessions;
 pub mod throttle;
 pub mod users;
 
+pub use routes::EmptyForm;
+
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -268,6 +268,7 @@ pub async fn login(
     Ok(start_session(&state, &token, &location, "flash.logged_in"))
 }
 
+/// A form with nothing but its CSRF token.
 #[derive(Deserialize)]
 pub struct EmptyForm {}
 

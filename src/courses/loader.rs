@@ -390,7 +390,7 @@ fn load_inner(
             pages: &pages,
             assets: &assets,
         };
-        let Some((file, mfront, body_offset, _front_offset, _)) = &m.index else {
+        let Some((file, mfront, body_offset, front_offset, front_text)) = &m.index else {
             continue;
         };
         let module_intro = markdown::render(
@@ -436,12 +436,7 @@ fn load_inner(
         let unlocks = mfront.unlocks.as_deref().and_then(|name| {
             let step = SandboxStep::parse(name);
             if step.is_none() {
-                let (at, len) = key_offset(
-                    &m.index.as_ref().unwrap().4,
-                    *_front_offset,
-                    None,
-                    "unlocks",
-                );
+                let (at, len) = key_offset(front_text, *front_offset, None, "unlocks");
                 diags.push(Diagnostic::error(
                     &file.path,
                     &file.text,

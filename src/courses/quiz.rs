@@ -109,11 +109,6 @@ pub fn parse(
     };
     let body = split.body;
     let base = split.body_offset;
-    let place = Place {
-        file,
-        source,
-        offset: base,
-    };
     let errors_before = diags.iter().filter(|d| d.is_error()).count();
     let error = |range: &Range<usize>, message: String| {
         Diagnostic::error(file, source, base + range.start, range.len(), message)
@@ -248,7 +243,7 @@ pub fn parse(
     }
     let mut questions = Vec::new();
     for draft in drafts {
-        let kind = match question_kind(&draft, body) {
+        let kind = match question_kind(&draft) {
             Ok(kind) => kind,
             Err((range, message)) => {
                 diags.push(error(&range, message));
@@ -304,7 +299,6 @@ pub fn parse(
             format!("pass mark {}% cannot be reached", front.quiz.pass_mark),
         ));
     }
-    let _ = place;
     if diags.iter().filter(|d| d.is_error()).count() > errors_before {
         return None;
     }
@@ -431,7 +425,7 @@ fn read_choices(
     }
 }
 
-fn question_kind(draft: &Draft, body: &str) -> Result<QuestionKind, (Range<usize>, String)> {
+fn question_kind(draft: &Draft) -> Result<QuestionKind, (Range<usize>, String)> {
     let at = draft.heading_at.clone();
     if !draft.choices.is_empty() && !draft.answers.is_empty() {
         return Err((
@@ -470,7 +464,6 @@ fn question_kind(draft: &Draft, body: &str) -> Result<QuestionKind, (Range<usize
         });
     }
     if draft.answers.is_empty() {
-        let _ = body;
         return Err((
             at,
             "question has no answer: add options (`- [x] ...`) or accepted answers (`= ...`)"

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::diagnostics::Diagnostic;
 use super::grading::{self, Answer};
 use super::model::{Choice, Course, Lesson, Module, Question, Quiz};
+use crate::accounts::EmptyForm;
 use crate::accounts::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::learning::progress::{self, Attempt, CourseProgress, NewAttempt, RecordError};
@@ -294,12 +295,9 @@ async fn lesson_page(
     })
 }
 
-#[derive(serde::Deserialize)]
-struct Empty {}
-
 async fn complete_lesson(
     state: web::Data<AppState>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
     ctx: PageCtx,
     path: web::Path<(String, String, String)>,
 ) -> AppResult<HttpResponse> {
