@@ -31,6 +31,7 @@ pub struct RawSettings {
     pub seed_demo: bool,
     pub courses: PathBuf,
     pub watch: bool,
+    pub public_url: String,
 }
 
 impl Default for RawSettings {
@@ -52,6 +53,7 @@ impl Default for RawSettings {
             seed_demo: true,
             courses: PathBuf::from("courses"),
             watch: false,
+            public_url: String::new(),
         }
     }
 }
@@ -84,6 +86,9 @@ pub struct Settings {
     pub courses_dir: PathBuf,
     /// Reload a course when its files change.
     pub watch: bool,
+    /// Kaibo's address as users reach it, e.g. `https://learn.example.org`; names the
+    /// accounts in xAPI exports. Empty means `http://` + `bind`.
+    pub public_url: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -195,6 +200,21 @@ impl Settings {
                 return Err(SettingError::new(name, value, "must be at least 1"));
             }
         }
+        let public_url = if raw.public_url.trim().is_empty() {
+            format!("http://{}", raw.bind)
+        } else {
+            let trimmed = raw.public_url.trim().trim_end_matches('/').to_string();
+            match url::Url::parse(&trimmed) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => trimmed,
+                _ => {
+                    return Err(SettingError::new(
+                        "public_url",
+                        &raw.public_url,
+                        "expected an http(s) address, such as https://learn.example.org",
+                    ));
+                }
+            }
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             bind: raw.bind,
@@ -217,6 +237,7 @@ impl Settings {
             seed_demo: raw.seed_demo,
             courses_dir: raw.courses,
             watch: raw.watch,
+            public_url,
         })
     }
 }

@@ -1,6 +1,7 @@
 rust_i18n::i18n!("locales", fallback = "en");
 
 pub mod accounts;
+pub mod analytics;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -2,12 +2,13 @@
 
 use actix_web::web;
 
-use crate::{accounts, courses, health, home, web as kweb};
+use crate::{accounts, courses, health, home, learning, web as kweb};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/static/{name}", web::get().to(kweb::assets::serve))
         .configure(home::routes)
         .configure(accounts::routes)
-        .configure(courses::routes::routes);
+        .configure(courses::routes::routes)
+        .configure(learning::routes::routes);
 }

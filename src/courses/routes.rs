@@ -17,7 +17,9 @@ use super::model::{Choice, Course, Lesson, Module, Question, Quiz};
 use crate::accounts::EmptyForm;
 use crate::accounts::domain::Role;
 use crate::error::{AppError, AppResult};
+use crate::db::write_tx;
 use crate::learning::progress::{self, Attempt, CourseProgress, NewAttempt, RecordError};
+use crate::learning::{enrolment, visits};
 use crate::web::{AppState, CsrfForm, CurrentUser, PageCtx, render, render_with_status, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -181,6 +183,10 @@ async fn overview(
 ) -> AppResult<HttpResponse> {
     let user = user.require(&[Role::Trainee])?;
     let course = course(&state, &path)?;
+    let (slug, id, now) = (course.slug.clone(), user.id, state.now());
+    state
+        .db(move |conn| Ok(enrolment::ensure_enrolled(conn, id, &slug, now)?))
+        .await?;
     let progress = load_progress(&state, user.id, &course.slug).await?;
     render(&OverviewPage {
         ctx,
@@ -281,6 +287,20 @@ async fn lesson_page(
     if !opened.unlocked() {
         return opened.locked(ctx);
     }
+    let (c, m, l, now, id) = (
+        course.slug.clone(),
+        module.slug.clone(),
+        lesson.slug.clone(),
+        state.now(),
+        user.id,
+    );
+    state
+        .db(move |conn| {
+            enrolment::ensure_enrolled(conn, id, &c, now)?;
+            visits::record_visit(conn, id, &c, &m, &l, now)?;
+            Ok(())
+        })
+        .await?;
     let progress = &opened.progress;
     let url = format!("/courses/{}/{}/{}", course.slug, module.slug, lesson.slug);
     let (previous, next) = neighbours(course, &ctx, &url);
@@ -316,8 +336,14 @@ async fn complete_lesson(
         state.now(),
         user.id,
     );
+    let whole = Arc::clone(course);
     state
-        .db(move |conn| Ok(progress::complete_lesson(conn, id, &c, &m, &l, now)?))
+        .db(move |conn| {
+            Ok(write_tx(conn, |conn| {
+                progress::complete_lesson(conn, id, &c, &m, &l, now)?;
+                enrolment::record_progress(conn, id, &whole, now)
+            })?)
+        })
         .await?;
     let url = format!("/courses/{}/{}/{}", course.slug, module.slug, lesson.slug);
     let (_, next) = neighbours(course, &ctx, &url);
@@ -538,6 +564,7 @@ async fn submit_quiz(
         user.id,
     );
     let (max_attempts, pass_mark) = (quiz.max_attempts, quiz.pass_mark);
+    let whole = Arc::clone(course);
     let recorded = state
         .db(move |conn| {
             let new = NewAttempt {
@@ -549,7 +576,12 @@ async fn submit_quiz(
                 pass_mark,
                 graded: &graded,
             };
-            match progress::record_attempt(conn, &new, now) {
+            let recorded = write_tx(conn, |conn| {
+                let number = progress::record_attempt(conn, &new, now)?;
+                enrolment::record_progress(conn, id, &whole, now)?;
+                Ok::<_, RecordError>(number)
+            });
+            match recorded {
                 Ok(n) => Ok(Some(n)),
                 Err(RecordError::NoAttemptsLeft) => Ok(None),
                 Err(RecordError::Database(e)) => Err(e.into()),
@@ -581,29 +613,54 @@ async fn submit_quiz(
 
 // ---------------------------------------------------------------- results
 
-struct ResultRow<'a> {
-    question: &'a Question,
+/// One graded answer as the result pages show it (templates/courses/answer_row.html).
+pub(crate) struct ResultRow<'a> {
+    pub question: &'a Question,
     /// Options the trainee picked, or what they typed.
-    picked: Vec<&'a Choice>,
-    typed: Option<String>,
-    correct: Vec<&'a Choice>,
-    score_milli: i64,
-    max_milli: i64,
+    pub picked: Vec<&'a Choice>,
+    pub typed: Option<String>,
+    pub correct: Vec<&'a Choice>,
+    pub score_milli: i64,
+    pub max_milli: i64,
 }
 
 impl ResultRow<'_> {
-    fn full_marks(&self) -> bool {
+    pub fn full_marks(&self) -> bool {
         self.score_milli == self.max_milli
     }
-    fn points(&self) -> String {
+    pub fn points(&self) -> String {
         milli(self.score_milli)
     }
-    fn max_points(&self) -> String {
+    pub fn max_points(&self) -> String {
         milli(self.max_milli)
     }
 }
 
-fn milli(value: i64) -> String {
+/// A question with the stored answer (answer, score, max), if there is one.
+pub(crate) fn result_row<'a>(q: &'a Question, stored: Option<(&Answer, i64, i64)>) -> ResultRow<'a> {
+    let (picked, typed) = match stored.map(|s| s.0) {
+        Some(Answer::Choices(ids)) => (
+            q.kind
+                .choices()
+                .iter()
+                .filter(|c| ids.contains(&c.id))
+                .collect(),
+            None,
+        ),
+        Some(Answer::Text(t)) => (Vec::new(), Some(t.clone())),
+        None => (Vec::new(), None),
+    };
+    ResultRow {
+        question: q,
+        picked,
+        typed,
+        correct: q.kind.choices().iter().filter(|c| c.correct).collect(),
+        score_milli: stored.map_or(0, |s| s.1),
+        max_milli: stored.map_or(i64::from(q.points) * 1000, |s| s.2),
+    }
+}
+
+pub(crate) fn milli(value: i64) -> String {
     if value % 1000 == 0 {
         (value / 1000).to_string()
     } else {
@@ -661,26 +718,7 @@ async fn result_page(
         .iter()
         .map(|q| {
             let stored = by_question.get(q.id.as_str());
-            let (picked, typed) = match stored.map(|s| &s.answer) {
-                Some(Answer::Choices(ids)) => (
-                    q.kind
-                        .choices()
-                        .iter()
-                        .filter(|c| ids.contains(&c.id))
-                        .collect(),
-                    None,
-                ),
-                Some(Answer::Text(t)) => (Vec::new(), Some(t.clone())),
-                None => (Vec::new(), None),
-            };
-            ResultRow {
-                question: q,
-                picked,
-                typed,
-                correct: q.kind.choices().iter().filter(|c| c.correct).collect(),
-                score_milli: stored.map_or(0, |s| s.score_milli),
-                max_milli: stored.map_or(i64::from(q.points) * 1000, |s| s.max_milli),
-            }
+            result_row(q, stored.map(|s| (&s.answer, s.score_milli, s.max_milli)))
         })
         .collect();
     let attempts = load_attempts(&state, user.id, &course.slug, &module.slug).await?;

@@ -46,7 +46,6 @@ diesel::table! {
 
 diesel::joinable!(creator_profiles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, creator_profiles, sessions, app_secrets);
 
 diesel::table! {
     lesson_completions (user_id, course_slug, module_slug, lesson_slug) {
@@ -84,4 +83,107 @@ diesel::table! {
 }
 
 diesel::joinable!(quiz_answers -> quiz_attempts (attempt_id));
-diesel::allow_tables_to_appear_in_same_query!(quiz_attempts, quiz_answers);
+
+diesel::table! {
+    cohorts (id) {
+        id -> BigInt,
+        name -> Text,
+        invite_code -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cohort_members (user_id) {
+        user_id -> BigInt,
+        cohort_id -> BigInt,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enrolments (user_id, course_slug) {
+        user_id -> BigInt,
+        course_slug -> Text,
+        enrolled_at -> Timestamp,
+        last_activity_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+        modules_done -> Integer,
+    }
+}
+
+diesel::table! {
+    module_completions (user_id, course_slug, module_slug) {
+        user_id -> BigInt,
+        course_slug -> Text,
+        module_slug -> Text,
+        completed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lesson_visits (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        course_slug -> Text,
+        module_slug -> Text,
+        lesson_slug -> Text,
+        visited_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    review_cards (user_id, course_slug, module_slug, question_id) {
+        user_id -> BigInt,
+        course_slug -> Text,
+        module_slug -> Text,
+        question_id -> Text,
+        due_at -> Timestamp,
+        stability -> Double,
+        difficulty -> Double,
+        elapsed_days -> BigInt,
+        scheduled_days -> BigInt,
+        reps -> Integer,
+        lapses -> Integer,
+        state -> Integer,
+        last_review_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    review_answers (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        course_slug -> Text,
+        module_slug -> Text,
+        question_id -> Text,
+        answer -> Text,
+        score_milli -> BigInt,
+        max_milli -> BigInt,
+        rating -> Integer,
+        reviewed_at -> Timestamp,
+        next_due_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(cohort_members -> cohorts (cohort_id));
+diesel::joinable!(cohort_members -> users (user_id));
+diesel::joinable!(enrolments -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    creator_profiles,
+    sessions,
+    app_secrets,
+    cohorts,
+    cohort_members,
+    enrolments,
+    module_completions,
+    lesson_visits,
+    lesson_completions,
+    quiz_attempts,
+    quiz_answers,
+    review_cards,
+    review_answers,
+);

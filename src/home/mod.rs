@@ -4,14 +4,13 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::accounts::domain::Role;
-use crate::accounts::{profile, users};
+use crate::accounts::users;
 use crate::error::AppResult;
 use crate::web::{AppState, CurrentUser, PageCtx, render, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(landing))
         .route("/home", web::get().to(home))
-        .route("/learn", web::get().to(trainee_home))
         .route("/instructor", web::get().to(instructor_home))
         .route("/supplier", web::get().to(supplier_home))
         .route("/admin", web::get().to(admin_home));
@@ -32,29 +31,6 @@ async fn landing(ctx: PageCtx) -> AppResult<HttpResponse> {
 
 async fn home(CurrentUser(user): CurrentUser) -> HttpResponse {
     see_other(user.role.home_path())
-}
-
-#[derive(Template)]
-#[template(path = "home/trainee.html")]
-struct TraineeHome {
-    ctx: PageCtx,
-    name: String,
-    profile_done: bool,
-}
-
-async fn trainee_home(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    ctx: PageCtx,
-) -> AppResult<HttpResponse> {
-    let user = user.require(&[Role::Trainee])?;
-    let id = user.id;
-    let profile = state.db(move |conn| Ok(profile::load(conn, id)?)).await?;
-    render(&TraineeHome {
-        name: user.display_name.clone(),
-        profile_done: profile.is_some_and(|p| !p.niche_categories.is_empty()),
-        ctx,
-    })
 }
 
 #[derive(Template)]

@@ -21,19 +21,18 @@ pub fn complete_lesson(
     lesson: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let result = diesel::insert_into(lesson_completions::table)
-        .values((
-            lesson_completions::user_id.eq(user_id),
-            lesson_completions::course_slug.eq(course),
-            lesson_completions::module_slug.eq(module),
-            lesson_completions::lesson_slug.eq(lesson),
-            lesson_completions::completed_at.eq(now.naive_utc()),
-        ))
-        .execute(conn);
-    match result {
-        Ok(_) | Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(()),
-        Err(e) => Err(e),
-    }
+    super::enrolment::insert_ignoring_duplicate(conn, |conn| {
+        diesel::insert_into(lesson_completions::table)
+            .values((
+                lesson_completions::user_id.eq(user_id),
+                lesson_completions::course_slug.eq(course),
+                lesson_completions::module_slug.eq(module),
+                lesson_completions::lesson_slug.eq(lesson),
+                lesson_completions::completed_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)
+    })?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -233,6 +232,14 @@ pub fn record_attempt(
                 ))
                 .execute(conn)?;
         }
+        super::review::enqueue_missed(
+            conn,
+            new.user_id,
+            new.course,
+            new.module,
+            new.graded,
+            now,
+        )?;
         Ok(number)
     })
 }
@@ -284,4 +291,22 @@ pub fn attempt_with_answers(
         )
         .collect();
     Ok(Some((attempt, answers)))
+}
+
+/// A trainee's latest attempts over all courses, newest first, as (course, module, attempt).
+pub fn recent_attempts(
+    conn: &mut DbConn,
+    user_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, Attempt)>> {
+    quiz_attempts::table
+        .filter(quiz_attempts::user_id.eq(user_id))
+        .order((quiz_attempts::submitted_at.desc(), quiz_attempts::id.desc()))
+        .limit(limit)
+        .select((
+            quiz_attempts::course_slug,
+            quiz_attempts::module_slug,
+            Attempt::as_select(),
+        ))
+        .load(conn)
 }

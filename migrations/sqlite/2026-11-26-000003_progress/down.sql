@@ -1,0 +1,9 @@
+DROP INDEX lesson_completions_course;
+DROP INDEX quiz_attempts_course;
+DROP TABLE review_answers;
+DROP TABLE review_cards;
+DROP TABLE lesson_visits;
+DROP TABLE module_completions;
+DROP TABLE enrolments;
+DROP TABLE cohort_members;
+DROP TABLE cohorts;
