@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, courses, health, home, learning, web as kweb};
+use crate::{accounts, analytics, courses, health, home, learning, web as kweb};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
@@ -10,5 +10,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(home::routes)
         .configure(accounts::routes)
         .configure(courses::routes::routes)
-        .configure(learning::routes::routes);
+        .configure(learning::routes::routes)
+        .configure(analytics::routes::routes)
+        .configure(analytics::export::routes);
 }

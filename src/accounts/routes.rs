@@ -12,6 +12,7 @@ use super::users::{self, CreateUserError};
 use crate::db::write_tx;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Locale;
+use crate::learning::cohorts;
 use crate::web::page::FormErrors;
 use crate::web::session::{LANG_COOKIE, cookie, flash_cookie, removal_cookie};
 use crate::web::{
@@ -34,11 +35,19 @@ struct RegisterPage {
     ctx: PageCtx,
     email: String,
     display_name: String,
+    invite: String,
     errors: FormErrors,
 }
 
 #[derive(Deserialize, Default)]
+pub struct RegisterQuery {
+    invite: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
 pub struct RegisterForm {
+    #[serde(default)]
+    invite: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -49,7 +58,10 @@ pub struct RegisterForm {
     password_confirm: String,
 }
 
-pub async fn register_page(ctx: PageCtx) -> AppResult<HttpResponse> {
+pub async fn register_page(
+    ctx: PageCtx,
+    query: web::Query<RegisterQuery>,
+) -> AppResult<HttpResponse> {
     if let Some(user) = &ctx.user {
         return Ok(see_other(user.role.home_path()));
     }
@@ -57,6 +69,7 @@ pub async fn register_page(ctx: PageCtx) -> AppResult<HttpResponse> {
         ctx,
         email: String::new(),
         display_name: String::new(),
+        invite: capped(query.invite.as_deref().unwrap_or_default()).to_string(),
         errors: FormErrors::default(),
     })
 }
@@ -79,12 +92,24 @@ pub async fn register(
     if password.is_some() && form.password != form.password_confirm {
         errors.add("password_confirm", ctx.t("validation.password_mismatch"));
     }
+    let invite = capped(&form.invite).trim().to_string();
+    let group = if invite.is_empty() {
+        None
+    } else {
+        let code = invite.clone();
+        let found = state.db(move |conn| Ok(cohorts::by_code(conn, &code)?)).await?;
+        if found.is_none() {
+            errors.add("invite", ctx.t("validation.invite_unknown"));
+        }
+        found.map(|g| g.id)
+    };
     let again = |ctx: PageCtx, errors: FormErrors| {
         render_with_status(
             &RegisterPage {
                 ctx,
                 email: capped(&form.email).to_string(),
                 display_name: capped(&form.display_name).to_string(),
+                invite: invite.clone(),
                 errors,
             },
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -115,6 +140,9 @@ pub async fn register(
                     Err(CreateUserError::EmailTaken) => return Ok(None),
                     Err(CreateUserError::Database(e)) => return Err(AppError::from(e)),
                 };
+                if let Some(group) = group {
+                    cohorts::join(conn, user.id, group, now)?;
+                }
                 let token = sessions::create(conn, user.id, now)?;
                 Ok(Some(token))
             })

@@ -485,5 +485,6 @@ mod tests {
         assert_well_formed(&svg);
         assert_eq!(bars(&svg), 8);
         assert!(svg.len() < 15_000, "{} bytes", svg.len());
+        std::fs::write("/tmp/funnel8.svg", &svg).unwrap();
     }
 }

@@ -96,7 +96,7 @@ impl Filter {
         parts.join("&")
     }
 
-    fn intake_range(&self) -> Option<(NaiveDateTime, NaiveDateTime)> {
+    pub(crate) fn intake_range(&self) -> Option<(NaiveDateTime, NaiveDateTime)> {
         self.intake.map(|m| {
             (
                 m.and_hms_opt(0, 0, 0).unwrap_or_default(),
@@ -127,6 +127,7 @@ macro_rules! narrow {
         query
     }};
 }
+pub(crate) use narrow;
 
 #[derive(Debug, Clone, Queryable)]
 pub struct EnrolledRow {
@@ -153,6 +154,21 @@ pub fn enrolled(conn: &mut DbConn, course: &str, filter: &Filter) -> QueryResult
             enrolments::modules_done,
         ))
         .load(conn)
+}
+
+/// One trainee's enrolment in a course.
+pub fn enrolled_one(conn: &mut DbConn, course: &str, user_id: i64) -> QueryResult<Option<EnrolledRow>> {
+    enrolments::table
+        .find((user_id, course))
+        .select((
+            enrolments::user_id,
+            enrolments::enrolled_at,
+            enrolments::last_activity_at,
+            enrolments::completed_at,
+            enrolments::modules_done,
+        ))
+        .first(conn)
+        .optional()
 }
 
 /// How many of the filtered trainees completed each module.

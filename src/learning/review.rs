@@ -161,6 +161,14 @@ pub fn total_count(conn: &mut DbConn, user_id: i64) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+pub fn course_count(conn: &mut DbConn, user_id: i64, course: &str) -> QueryResult<i64> {
+    review_cards::table
+        .filter(review_cards::user_id.eq(user_id))
+        .filter(review_cards::course_slug.eq(course))
+        .count()
+        .get_result(conn)
+}
+
 /// Due cards, most overdue first.
 pub fn due_cards(
     conn: &mut DbConn,
