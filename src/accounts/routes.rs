@@ -97,7 +97,9 @@ pub async fn register(
         None
     } else {
         let code = invite.clone();
-        let found = state.db(move |conn| Ok(cohorts::by_code(conn, &code)?)).await?;
+        let found = state
+            .db(move |conn| Ok(cohorts::by_code(conn, &code)?))
+            .await?;
         if found.is_none() {
             errors.add("invite", ctx.t("validation.invite_unknown"));
         }

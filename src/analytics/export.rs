@@ -24,8 +24,7 @@ use crate::courses::grading::Answer;
 use crate::courses::model::{Course, Module, QuestionKind};
 use crate::db::DbConn;
 use crate::db::schema::{
-    cohort_members, enrolments, lesson_completions, module_completions, quiz_answers,
-    quiz_attempts,
+    cohort_members, enrolments, lesson_completions, module_completions, quiz_answers, quiz_attempts,
 };
 use crate::error::{AppError, AppResult};
 use crate::learning::cohorts::{self, Cohort};
@@ -65,26 +64,37 @@ struct Spec {
 fn parse_day(name: &'static str, raw: Option<&str>) -> AppResult<Option<NaiveDate>> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
-        Some(r) => NaiveDate::parse_from_str(r, "%Y-%m-%d").map(Some).map_err(|_| {
-            AppError::bad_request("export.bad_date", format!("{name}={}", r.chars().take(40).collect::<String>()))
-        }),
+        Some(r) => NaiveDate::parse_from_str(r, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| {
+                AppError::bad_request(
+                    "errors.bad_date",
+                    format!("{name}={}", r.chars().take(40).collect::<String>()),
+                )
+            }),
     }
 }
 
 async fn read_spec(state: &AppState, query: &ExportQuery) -> AppResult<(Spec, Vec<Cohort>)> {
     let slug = query.course.as_deref().map(str::trim).unwrap_or_default();
     if slug.is_empty() {
-        return Err(AppError::bad_request("export.no_course", ""));
+        return Err(AppError::bad_request("errors.no_course", ""));
     }
     let course = state.courses.get(slug).ok_or_else(|| {
-        AppError::bad_request("export.unknown_course", slug.chars().take(80).collect::<String>())
+        AppError::bad_request(
+            "errors.unknown_course",
+            slug.chars().take(80).collect::<String>(),
+        )
     })?;
     let from = parse_day("from", query.from.as_deref())?;
     let to = parse_day("to", query.to.as_deref())?;
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
-        return Err(AppError::bad_request("export.bad_range", format!("{f} > {t}")));
+        return Err(AppError::bad_request(
+            "errors.bad_range",
+            format!("{f} > {t}"),
+        ));
     }
     let (filter, groups) =
         read_filter(state, query.group.as_deref(), query.intake.as_deref()).await?;
@@ -93,7 +103,9 @@ async fn read_spec(state: &AppState, query: &ExportQuery) -> AppResult<(Spec, Ve
             course,
             filter,
             from: from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-            until: to.and_then(|d| d.succ_opt()).and_then(|d| d.and_hms_opt(0, 0, 0)),
+            until: to
+                .and_then(|d| d.succ_opt())
+                .and_then(|d| d.and_hms_opt(0, 0, 0)),
             home: state.settings.public_url.clone(),
         },
         groups,
@@ -153,16 +165,20 @@ fn streamed(
         async move {
             match step {
                 Step::Head => Some((Ok(Bytes::from(head)), Step::Page(0, true))),
-                Step::Page(cursor, first) => match pager(if first { i64::MIN } else { cursor }).await {
-                    Ok(Some((bytes, next))) => Some((Ok(Bytes::from(bytes)), Step::Page(next, false))),
-                    Ok(None) => Some((Ok(Bytes::from(tail)), Step::Done)),
-                    Err(e) => {
-                        // The status line is long gone: end the body early; the client
-                        // sees a truncated download, and the log says why.
-                        tracing::error!(error = %e, "export stopped");
-                        Some((Err(e), Step::Done))
+                Step::Page(cursor, first) => {
+                    match pager(if first { i64::MIN } else { cursor }).await {
+                        Ok(Some((bytes, next))) => {
+                            Some((Ok(Bytes::from(bytes)), Step::Page(next, false)))
+                        }
+                        Ok(None) => Some((Ok(Bytes::from(tail)), Step::Done)),
+                        Err(e) => {
+                            // The status line is long gone: end the body early; the client
+                            // sees a truncated download, and the log says why.
+                            tracing::error!(error = %e, "export stopped");
+                            Some((Err(e), Step::Done))
+                        }
                     }
-                },
+                }
                 Step::Done => None,
             }
         }
@@ -338,7 +354,11 @@ fn attempts_pager(state: web::Data<AppState>, spec: Spec) -> Pager {
                         cell(who.group(l.user_id)),
                         course.slug.clone(),
                         l.module_slug.clone(),
-                        cell(&module.and_then(|m| m.quiz.as_ref()).map_or(String::new(), |q| q.title.clone())),
+                        cell(
+                            &module
+                                .and_then(|m| m.quiz.as_ref())
+                                .map_or(String::new(), |q| q.title.clone()),
+                        ),
                         l.attempt_number.to_string(),
                         l.quiz_version.clone(),
                         points(l.score_milli),
@@ -497,7 +517,12 @@ fn progress_rows(course: &Course, page: &ProgressPage) -> Vec<Vec<String>> {
                 done.as_ref().map(iso).unwrap_or_default(),
                 m.slug.clone(),
                 cell(&m.title),
-                page.lessons.get(&key).copied().unwrap_or(0).min(m.lessons.len() as i64).to_string(),
+                page.lessons
+                    .get(&key)
+                    .copied()
+                    .unwrap_or(0)
+                    .min(m.lessons.len() as i64)
+                    .to_string(),
                 m.lessons.len().to_string(),
                 tries,
                 best,
@@ -513,7 +538,9 @@ fn progress_pager(state: web::Data<AppState>, spec: Spec) -> Pager {
         let (state, spec) = (state.clone(), spec.clone());
         Box::pin(async move {
             let course = Arc::clone(&spec.course);
-            let page = state.db(move |conn| Ok(progress_page(conn, &spec, cursor)?)).await?;
+            let page = state
+                .db(move |conn| Ok(progress_page(conn, &spec, cursor)?))
+                .await?;
             let Some(last) = page.ids.last().copied() else {
                 return Ok(None);
             };
@@ -574,7 +601,10 @@ fn xapi_page(conn: &mut DbConn, spec: &Spec, cursor: i64) -> QueryResult<XapiPag
         attempts_q = attempts_q.filter(quiz_attempts::submitted_at.lt(until));
     }
     let lessons = lessons_q
-        .order((lesson_completions::user_id.asc(), lesson_completions::completed_at.asc()))
+        .order((
+            lesson_completions::user_id.asc(),
+            lesson_completions::completed_at.asc(),
+        ))
         .select((
             lesson_completions::user_id,
             lesson_completions::module_slug,
@@ -601,7 +631,10 @@ fn xapi_page(conn: &mut DbConn, spec: &Spec, cursor: i64) -> QueryResult<XapiPag
     for chunk in attempt_ids.chunks(500) {
         for (attempt, q, answer, score, max) in quiz_answers::table
             .filter(quiz_answers::attempt_id.eq_any(chunk))
-            .order((quiz_answers::attempt_id.asc(), quiz_answers::question_id.asc()))
+            .order((
+                quiz_answers::attempt_id.asc(),
+                quiz_answers::question_id.asc(),
+            ))
             .select((
                 quiz_answers::attempt_id,
                 quiz_answers::question_id,
@@ -611,7 +644,10 @@ fn xapi_page(conn: &mut DbConn, spec: &Spec, cursor: i64) -> QueryResult<XapiPag
             ))
             .load::<(i64, String, String, i64, i64)>(conn)?
         {
-            answers.entry(attempt).or_default().push((q, answer, score, max));
+            answers
+                .entry(attempt)
+                .or_default()
+                .push((q, answer, score, max));
         }
     }
     Ok(XapiPage {
@@ -654,7 +690,10 @@ fn xapi_statements(course: &Course, home: &str, page: &XapiPage, first: bool) ->
             &actor(*user),
             &xapi::LessonCompletion {
                 course: course_ref(),
-                module: xapi::ModuleRef { slug: &mslug, title: &mtitle },
+                module: xapi::ModuleRef {
+                    slug: &mslug,
+                    title: &mtitle,
+                },
                 lesson_slug: lesson,
                 lesson_title: &title,
                 completed_at: utc(at),
@@ -667,21 +706,47 @@ fn xapi_statements(course: &Course, home: &str, page: &XapiPage, first: bool) ->
         let quiz = module.and_then(|m| m.quiz.as_ref());
         let quiz_title = quiz.map_or(mtitle.clone(), |q| q.title.clone());
         let actor = actor(a.user_id);
-        for (qid, raw, score, max) in page.answers.get(&a.id).map(Vec::as_slice).unwrap_or_default() {
+        for (qid, raw, score, max) in page
+            .answers
+            .get(&a.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             let answer: Answer = serde_json::from_str(raw).unwrap_or(Answer::Text(raw.clone()));
             let question = quiz.and_then(|q| q.question(qid));
             let options: Vec<(String, String)> = question
-                .map(|q| q.kind.choices().iter().map(|c| (c.id.clone(), plain(&c.label_html))).collect())
+                .map(|q| {
+                    q.kind
+                        .choices()
+                        .iter()
+                        .map(|c| (c.id.clone(), plain(&c.label_html)))
+                        .collect()
+                })
                 .unwrap_or_default();
             let correct: Vec<String> = question
-                .map(|q| q.kind.choices().iter().filter(|c| c.correct).map(|c| c.id.clone()).collect())
+                .map(|q| {
+                    q.kind
+                        .choices()
+                        .iter()
+                        .filter(|c| c.correct)
+                        .map(|c| c.id.clone())
+                        .collect()
+                })
                 .unwrap_or_default();
             let interaction = match question.map(|q| &q.kind) {
-                Some(QuestionKind::Single(_) | QuestionKind::Multiple(_) | QuestionKind::TrueFalse(_)) => {
-                    xapi::Interaction::Choice { options: &options, correct: &correct }
-                }
+                Some(
+                    QuestionKind::Single(_)
+                    | QuestionKind::Multiple(_)
+                    | QuestionKind::TrueFalse(_),
+                ) => xapi::Interaction::Choice {
+                    options: &options,
+                    correct: &correct,
+                },
                 Some(QuestionKind::Short(accepted)) => xapi::Interaction::FillIn { accepted },
-                Some(QuestionKind::Numeric { min, max, .. }) => xapi::Interaction::Numeric { min: *min, max: *max },
+                Some(QuestionKind::Numeric { min, max, .. }) => xapi::Interaction::Numeric {
+                    min: *min,
+                    max: *max,
+                },
                 None => xapi::Interaction::Unknown,
             };
             let text = question.map(|q| plain(&q.prompt_html)).unwrap_or_default();
@@ -693,7 +758,10 @@ fn xapi_statements(course: &Course, home: &str, page: &XapiPage, first: bool) ->
                 &actor,
                 &xapi::QuestionAnswer {
                     course: course_ref(),
-                    module: xapi::ModuleRef { slug: &mslug, title: &mtitle },
+                    module: xapi::ModuleRef {
+                        slug: &mslug,
+                        title: &mtitle,
+                    },
                     quiz_title: &quiz_title,
                     attempt_id: a.id,
                     attempt_number: a.attempt_number,
@@ -712,7 +780,10 @@ fn xapi_statements(course: &Course, home: &str, page: &XapiPage, first: bool) ->
             &actor,
             &xapi::AttemptOutcome {
                 course: course_ref(),
-                module: xapi::ModuleRef { slug: &mslug, title: &mtitle },
+                module: xapi::ModuleRef {
+                    slug: &mslug,
+                    title: &mtitle,
+                },
                 quiz_title: &quiz_title,
                 attempt_id: a.id,
                 attempt_number: a.attempt_number,
@@ -742,7 +813,9 @@ fn xapi_pager(state: web::Data<AppState>, spec: Spec) -> Pager {
         let (state, spec, written) = (state.clone(), spec.clone(), Arc::clone(&written));
         Box::pin(async move {
             let (course, home) = (Arc::clone(&spec.course), spec.home.clone());
-            let page = state.db(move |conn| Ok(xapi_page(conn, &spec, cursor)?)).await?;
+            let page = state
+                .db(move |conn| Ok(xapi_page(conn, &spec, cursor)?))
+                .await?;
             let Some(last) = page.last else {
                 return Ok(None);
             };
@@ -774,7 +847,10 @@ async fn download(
     let name = |kind: &str, ext: &str| format!("kaibo-{}-{kind}-{stamp}.{ext}", spec.course.slug);
     let header_csv = |columns: &[&str]| -> AppResult<Vec<u8>> {
         let mut head = BOM.to_vec();
-        head.extend(csv_bytes(&[columns.iter().map(|c| c.to_string()).collect()])?);
+        head.extend(csv_bytes(&[columns
+            .iter()
+            .map(|c| c.to_string())
+            .collect()])?);
         Ok(head)
     };
     Ok(match file.as_str() {
@@ -815,7 +891,10 @@ mod tests {
 
     #[test]
     fn plain_text_of_html() {
-        assert_eq!(plain("<em>Fast</em> &amp; <code>cheap</code> &lt;3"), "Fast & cheap <3");
+        assert_eq!(
+            plain("<em>Fast</em> &amp; <code>cheap</code> &lt;3"),
+            "Fast & cheap <3"
+        );
     }
 
     #[test]

@@ -752,7 +752,7 @@ mod tests {
     }
 
     #[test]
-    fn large_input_is_fast_and_consistent() {
+    fn large_input_stays_consistent() {
         let questions: Vec<_> = (0..10)
             .map(|q| spec(&format!("q{q}"), &["a", "b", "c", "d"], &["a"]))
             .collect();
@@ -773,11 +773,8 @@ mod tests {
                 attempt(i, responses)
             })
             .collect();
-        let start = std::time::Instant::now();
+        // Speed is measured by the cohort benchmark, not here.
         let a = analyse(&questions, &attempts);
-        let elapsed = start.elapsed();
-        // Generous bound: unoptimised test builds on a busy machine.
-        assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
         assert_eq!(a.items.len(), 10);
         for item in &a.items {
             assert_eq!(item.responses, 30_000);

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{cohort_members, enrolments, module_completions, quiz_answers, quiz_attempts};
 use crate::db::DbConn;
+use crate::db::schema::{
+    cohort_members, enrolments, module_completions, quiz_answers, quiz_attempts,
+};
 
 /// Which trainees a view counts: one group, one intake month (month of enrolment in
 /// the course), or both.
@@ -29,8 +31,8 @@ pub enum FilterError {
 impl FilterError {
     pub fn key(&self) -> &'static str {
         match self {
-            FilterError::Group(_) => "analytics.bad_group",
-            FilterError::Intake(_) => "analytics.bad_intake",
+            FilterError::Group(_) => "errors.bad_group",
+            FilterError::Intake(_) => "errors.bad_intake",
         }
     }
     pub fn value(&self) -> &str {
@@ -146,18 +148,22 @@ pub fn enrolled(conn: &mut DbConn, course: &str, filter: &Filter) -> QueryResult
         filter
     )
     .order((enrolments::enrolled_at.asc(), enrolments::user_id.asc()))
-        .select((
-            enrolments::user_id,
-            enrolments::enrolled_at,
-            enrolments::last_activity_at,
-            enrolments::completed_at,
-            enrolments::modules_done,
-        ))
-        .load(conn)
+    .select((
+        enrolments::user_id,
+        enrolments::enrolled_at,
+        enrolments::last_activity_at,
+        enrolments::completed_at,
+        enrolments::modules_done,
+    ))
+    .load(conn)
 }
 
 /// One trainee's enrolment in a course.
-pub fn enrolled_one(conn: &mut DbConn, course: &str, user_id: i64) -> QueryResult<Option<EnrolledRow>> {
+pub fn enrolled_one(
+    conn: &mut DbConn,
+    course: &str,
+    user_id: i64,
+) -> QueryResult<Option<EnrolledRow>> {
     enrolments::table
         .find((user_id, course))
         .select((
@@ -172,7 +178,11 @@ pub fn enrolled_one(conn: &mut DbConn, course: &str, user_id: i64) -> QueryResul
 }
 
 /// How many of the filtered trainees completed each module.
-pub fn funnel(conn: &mut DbConn, course: &str, filter: &Filter) -> QueryResult<HashMap<String, i64>> {
+pub fn funnel(
+    conn: &mut DbConn,
+    course: &str,
+    filter: &Filter,
+) -> QueryResult<HashMap<String, i64>> {
     let rows: Vec<(String, i64)> = if filter.is_empty() {
         module_completions::table
             .filter(module_completions::course_slug.eq(course))
@@ -226,7 +236,10 @@ pub fn quiz_answers(
         quiz_answers::score_milli,
         quiz_answers::max_milli,
     );
-    let order = (quiz_answers::attempt_id.asc(), quiz_answers::question_id.asc());
+    let order = (
+        quiz_answers::attempt_id.asc(),
+        quiz_answers::question_id.asc(),
+    );
     let first_only = if all { i32::MAX } else { 1 };
     if filter.is_empty() {
         quiz_answers::table
@@ -269,8 +282,14 @@ mod tests {
         assert_eq!(f.cohort_id, Some(3));
         assert_eq!(f.intake, NaiveDate::from_ymd_opt(2026, 11, 1));
         assert_eq!(f.query(), "group=3&intake=2026-11");
-        assert!(matches!(Filter::parse(Some("x"), None), Err(FilterError::Group(_))));
-        assert!(matches!(Filter::parse(Some("-1"), None), Err(FilterError::Group(_))));
+        assert!(matches!(
+            Filter::parse(Some("x"), None),
+            Err(FilterError::Group(_))
+        ));
+        assert!(matches!(
+            Filter::parse(Some("-1"), None),
+            Err(FilterError::Group(_))
+        ));
         for bad in ["2026-13", "2026-1", "26-11", "2026/11", "november"] {
             assert!(
                 matches!(Filter::parse(None, Some(bad)), Err(FilterError::Intake(_))),
@@ -282,6 +301,9 @@ mod tests {
     #[test]
     fn december_rolls_over() {
         let dec = parse_month("2026-12").unwrap();
-        assert_eq!(next_month(dec), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        assert_eq!(
+            next_month(dec),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
     }
 }

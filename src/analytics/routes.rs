@@ -10,7 +10,9 @@ use chrono::Duration;
 use serde::Deserialize;
 
 use super::funnel_chart::{self, FunnelLabels, FunnelStep};
-use super::item_analysis::{self, AttemptRecord, ItemResponse, ItemStats, QuestionSpec, QuizAnalysis};
+use super::item_analysis::{
+    self, AttemptRecord, ItemResponse, ItemStats, QuestionSpec, QuizAnalysis,
+};
 use super::queries::{self, EnrolledRow, Filter, FilterError};
 use crate::accounts::domain::Role;
 use crate::courses::grading::Answer;
@@ -29,17 +31,20 @@ const PAGE_SIZE: usize = 50;
 const DEFAULT_STUCK_DAYS: i64 = 7;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/instructor/courses/{course}/progress", web::get().to(cohort_page))
-        .route(
-            "/instructor/courses/{course}/trainees/{user}",
-            web::get().to(trainee_page),
-        )
-        .route(
-            "/instructor/courses/{course}/quizzes/{module}",
-            web::get().to(item_page),
-        )
-        .route("/instructor/groups", web::get().to(groups_page))
-        .route("/instructor/groups", web::post().to(create_group));
+    cfg.route(
+        "/instructor/courses/{course}/progress",
+        web::get().to(cohort_page),
+    )
+    .route(
+        "/instructor/courses/{course}/trainees/{user}",
+        web::get().to(trainee_page),
+    )
+    .route(
+        "/instructor/courses/{course}/quizzes/{module}",
+        web::get().to(item_page),
+    )
+    .route("/instructor/groups", web::get().to(groups_page))
+    .route("/instructor/groups", web::post().to(create_group));
 }
 
 fn served(state: &AppState, slug: &str) -> AppResult<Arc<Course>> {
@@ -85,7 +90,11 @@ impl FilterView {
     /// `?group=..&intake=..&` or `?`, to append more parameters to.
     pub fn query_prefix(&self) -> String {
         let q = self.filter.query();
-        if q.is_empty() { "?".into() } else { format!("?{q}&") }
+        if q.is_empty() {
+            "?".into()
+        } else {
+            format!("?{q}&")
+        }
     }
 }
 
@@ -150,13 +159,15 @@ pub(crate) fn days_text(ctx: &PageCtx, seconds: i64) -> String {
     }
 }
 
-async fn lines(
-    state: &AppState,
-    rows: &[&EnrolledRow],
-) -> AppResult<Vec<TraineeLine>> {
+async fn lines(state: &AppState, rows: &[&EnrolledRow]) -> AppResult<Vec<TraineeLine>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
     let (people, groups) = state
-        .db(move |conn| Ok((cohorts::people(conn, &ids)?, cohorts::names_for(conn, &ids)?)))
+        .db(move |conn| {
+            Ok((
+                cohorts::people(conn, &ids)?,
+                cohorts::names_for(conn, &ids)?,
+            ))
+        })
         .await?;
     let people: HashMap<i64, (String, String)> =
         people.into_iter().map(|(id, e, n)| (id, (e, n))).collect();
@@ -196,7 +207,12 @@ async fn cohort_page(
             .parse::<i64>()
             .ok()
             .filter(|d| (1..=365).contains(d))
-            .ok_or_else(|| AppError::bad_request("analytics.bad_stuck_days", raw.chars().take(20).collect::<String>()))?,
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "errors.bad_stuck_days",
+                    raw.chars().take(20).collect::<String>(),
+                )
+            })?,
     };
     let page = match query.page.as_deref().map(str::trim) {
         None | Some("") => 1,
@@ -204,7 +220,9 @@ async fn cohort_page(
             .parse::<usize>()
             .ok()
             .filter(|p| *p >= 1)
-            .ok_or_else(|| AppError::bad_request("analytics.bad_page", raw.chars().take(20).collect::<String>()))?,
+            .ok_or_else(|| {
+                AppError::bad_request("errors.bad_page", raw.chars().take(20).collect::<String>())
+            })?,
     };
     let (slug, f) = (course.slug.clone(), filter.clone());
     let (rows, funnel) = state
@@ -250,7 +268,13 @@ async fn cohort_page(
     }));
     let title = ctx.t("analytics.funnel_title");
     let axis = ctx.t("analytics.trainees");
-    let chart = funnel_chart::funnel_svg(&steps, &FunnelLabels { title: &title, axis: &axis });
+    let chart = funnel_chart::funnel_svg(
+        &steps,
+        &FunnelLabels {
+            title: &title,
+            axis: &axis,
+        },
+    );
     render(&CohortPage {
         stuck: lines(&state, &stuck).await?,
         trainees: lines(&state, &shown).await?,
@@ -408,8 +432,10 @@ fn attempt_views<'c>(
         .iter()
         .filter(|(m, _, _)| m == module)
         .map(|(_, attempt, answers)| {
-            let by_q: HashMap<&str, &StoredAnswer> =
-                answers.iter().map(|a| (a.question_id.as_str(), a)).collect();
+            let by_q: HashMap<&str, &StoredAnswer> = answers
+                .iter()
+                .map(|a| (a.question_id.as_str(), a))
+                .collect();
             AttemptView {
                 when: when(&attempt.submitted_at),
                 changed: attempt.quiz_version != quiz.version,
@@ -511,7 +537,10 @@ pub fn by_version(rows: Vec<queries::AnswerRow>) -> Vec<(String, Vec<AttemptReco
             versions.len() - 1
         });
         let attempts = &mut versions[v].1;
-        if attempts.last().is_none_or(|a| a.attempt_id != row.attempt_id) {
+        if attempts
+            .last()
+            .is_none_or(|a| a.attempt_id != row.attempt_id)
+        {
             attempts.push(AttemptRecord {
                 attempt_id: row.attempt_id,
                 responses: Vec::new(),
@@ -552,7 +581,7 @@ async fn item_page(
         Some("all") => true,
         Some(other) => {
             return Err(AppError::bad_request(
-                "analytics.bad_attempts",
+                "errors.bad_attempts",
                 other.chars().take(20).collect::<String>(),
             ));
         }
@@ -673,4 +702,3 @@ async fn create_group(
         }
     }
 }
-

@@ -16,8 +16,8 @@ use super::grading::{self, Answer};
 use super::model::{Choice, Course, Lesson, Module, Question, Quiz};
 use crate::accounts::EmptyForm;
 use crate::accounts::domain::Role;
-use crate::error::{AppError, AppResult};
 use crate::db::write_tx;
+use crate::error::{AppError, AppResult};
 use crate::learning::progress::{self, Attempt, CourseProgress, NewAttempt, RecordError};
 use crate::learning::{enrolment, visits};
 use crate::web::{AppState, CsrfForm, CurrentUser, PageCtx, render, render_with_status, see_other};
@@ -637,7 +637,10 @@ impl ResultRow<'_> {
 }
 
 /// A question with the stored answer (answer, score, max), if there is one.
-pub(crate) fn result_row<'a>(q: &'a Question, stored: Option<(&Answer, i64, i64)>) -> ResultRow<'a> {
+pub(crate) fn result_row<'a>(
+    q: &'a Question,
+    stored: Option<(&Answer, i64, i64)>,
+) -> ResultRow<'a> {
     let (picked, typed) = match stored.map(|s| s.0) {
         Some(Answer::Choices(ids)) => (
             q.kind

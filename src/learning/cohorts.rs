@@ -133,7 +133,12 @@ pub fn with_sizes(conn: &mut DbConn) -> QueryResult<Vec<(Cohort, i64)>> {
 }
 
 /// Puts a trainee in a group, replacing any earlier one.
-pub fn join(conn: &mut DbConn, user_id: i64, cohort_id: i64, now: DateTime<Utc>) -> QueryResult<()> {
+pub fn join(
+    conn: &mut DbConn,
+    user_id: i64,
+    cohort_id: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::delete(cohort_members::table.find(user_id)).execute(conn)?;
     diesel::insert_into(cohort_members::table)
         .values((

@@ -10,7 +10,11 @@ use super::visits::Visit;
 pub fn module_percent(progress: &CourseProgress, module: &Module) -> u32 {
     let total = module.lessons.len() + usize::from(module.quiz.is_some());
     if total == 0 {
-        return if progress.module_complete(module) { 100 } else { 0 };
+        return if progress.module_complete(module) {
+            100
+        } else {
+            0
+        };
     }
     let done = module
         .lessons
@@ -32,7 +36,11 @@ pub struct Place {
 
 /// Where to pick up: the first unfinished, unlocked lesson or quiz at or after the
 /// last lesson visited (wrapping round to the start), or `None` when all is done.
-pub fn continue_at(course: &Course, progress: &CourseProgress, last: Option<&Visit>) -> Option<Place> {
+pub fn continue_at(
+    course: &Course,
+    progress: &CourseProgress,
+    last: Option<&Visit>,
+) -> Option<Place> {
     let mut items: Vec<(Place, bool, (String, Option<String>))> = Vec::new();
     for m in &course.modules {
         let open = progress.unlocked(course, m);

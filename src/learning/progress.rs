@@ -232,14 +232,7 @@ pub fn record_attempt(
                 ))
                 .execute(conn)?;
         }
-        super::review::enqueue_missed(
-            conn,
-            new.user_id,
-            new.course,
-            new.module,
-            new.graded,
-            now,
-        )?;
+        super::review::enqueue_missed(conn, new.user_id, new.course, new.module, new.graded, now)?;
         Ok(number)
     })
 }

@@ -79,7 +79,9 @@ pub fn rating_for(graded: &Graded) -> Rating {
 
 /// The next schedule for a card after a review, by FSRS with its default parameters.
 pub fn schedule(card: Card, rating: Rating, now: DateTime<Utc>) -> Card {
-    FSRS::new(Parameters::default()).next(card, now, rating).card
+    FSRS::new(Parameters::default())
+        .next(card, now, rating)
+        .card
 }
 
 fn key_filter<'a>(
@@ -263,7 +265,8 @@ pub fn answer(
                 review_answers::course_slug.eq(&key.course),
                 review_answers::module_slug.eq(&key.module),
                 review_answers::question_id.eq(&key.question),
-                review_answers::answer.eq(serde_json::to_string(&graded.answer).unwrap_or_default()),
+                review_answers::answer
+                    .eq(serde_json::to_string(&graded.answer).unwrap_or_default()),
                 review_answers::score_milli.eq(graded.score_milli),
                 review_answers::max_milli.eq(graded.max_milli),
                 review_answers::rating.eq(rating as i32),
@@ -345,6 +348,10 @@ mod tests {
         // Good twice graduates the card to days, not minutes.
         let later = good.due;
         let good2 = schedule(good, Rating::Good, later);
-        assert!(good2.due - later >= chrono::Duration::days(1), "{:?}", good2.due);
+        assert!(
+            good2.due - later >= chrono::Duration::days(1),
+            "{:?}",
+            good2.due
+        );
     }
 }

@@ -219,13 +219,17 @@ struct DueQuestion {
 
 impl DueQuestion {
     fn module(&self) -> &Module {
-        self.course.module(&self.key.module).expect("checked on lookup")
+        self.course
+            .module(&self.key.module)
+            .expect("checked on lookup")
     }
     fn quiz(&self) -> &Quiz {
         self.module().quiz.as_ref().expect("checked on lookup")
     }
     fn question(&self) -> &Question {
-        self.quiz().question(&self.key.question).expect("checked on lookup")
+        self.quiz()
+            .question(&self.key.question)
+            .expect("checked on lookup")
     }
 }
 
@@ -309,7 +313,9 @@ fn review_page_for<'a>(
             due: due.len(),
             current,
             q,
-            choices: q.map(|q| q.kind.choices().iter().collect()).unwrap_or_default(),
+            choices: q
+                .map(|q| q.kind.choices().iter().collect())
+                .unwrap_or_default(),
             next_due: next_due.as_ref().map(when),
             queued,
             error,
@@ -330,7 +336,15 @@ async fn review_page(
     let (next_due, queued) = state
         .db(move |conn| Ok((review::next_due(conn, id)?, review::total_count(conn, id)?)))
         .await?;
-    review_page_for(ctx, &due, next_due, queued, None, HashMap::new(), StatusCode::OK)
+    review_page_for(
+        ctx,
+        &due,
+        next_due,
+        queued,
+        None,
+        HashMap::new(),
+        StatusCode::OK,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -387,12 +401,24 @@ async fn submit_review(
             let typed = answer_pairs
                 .iter()
                 .filter_map(|(k, v)| {
-                    k.strip_prefix("q-")
-                        .map(|id| (id.to_string(), v.chars().take(grading::MAX_ANSWER_CHARS).collect()))
+                    k.strip_prefix("q-").map(|id| {
+                        (
+                            id.to_string(),
+                            v.chars().take(grading::MAX_ANSWER_CHARS).collect(),
+                        )
+                    })
                 })
                 .collect();
             let due = vec![due_q];
-            return review_page_for(ctx, &due, None, 0, error, typed, StatusCode::UNPROCESSABLE_ENTITY);
+            return review_page_for(
+                ctx,
+                &due,
+                None,
+                0,
+                error,
+                typed,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
     };
     let answer = answers
@@ -402,11 +428,13 @@ async fn submit_review(
     let graded = grading::grade_question(question, &answer);
     let (id, now) = (user.id, state.now());
     let stored = state
-        .db(move |conn| match review::answer(conn, id, &key, &graded, now) {
-            Ok(answer_id) => Ok(Ok(answer_id)),
-            Err(ReviewError::Database(e)) => Err(e.into()),
-            Err(other) => Ok(Err(other)),
-        })
+        .db(
+            move |conn| match review::answer(conn, id, &key, &graded, now) {
+                Ok(answer_id) => Ok(Ok(answer_id)),
+                Err(ReviewError::Database(e)) => Err(e.into()),
+                Err(other) => Ok(Err(other)),
+            },
+        )
         .await?;
     match stored {
         Ok(answer_id) => Ok(see_other(&format!("/review/answers/{answer_id}"))),

@@ -156,10 +156,10 @@ mod tests {
     #[test]
     fn gaps_count_until_the_next_visit_and_long_gaps_fall_back_to_the_estimate() {
         let visits = [
-            visit("m1", "a", at(10, 0)),  // 7 min until the next visit
-            visit("m1", "b", at(10, 7)),  // 3 h gap: stepped away, estimate 90 -> cap 30
-            visit("m2", "c", at(13, 7)),  // 2 min
-            visit("m1", "a", at(13, 9)),  // last: estimate 5 min
+            visit("m1", "a", at(10, 0)), // 7 min until the next visit
+            visit("m1", "b", at(10, 7)), // 3 h gap: stepped away, estimate 90 -> cap 30
+            visit("m2", "c", at(13, 7)), // 2 min
+            visit("m1", "a", at(13, 9)), // last: estimate 5 min
         ];
         let spent = time_per_module(&course(), &visits);
         assert_eq!(spent["m1"], 7 * 60 + 30 * 60 + 5 * 60);

@@ -8,25 +8,25 @@ use kaibo::courses::model::{Course, QuestionKind};
 
 use crate::helpers::*;
 
-fn fixtures() -> PathBuf {
+pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/courses")
 }
 
-async fn mini_app() -> TestApp {
+pub async fn mini_app() -> TestApp {
     spawn_app_with(|raw| raw.courses = fixtures()).await
 }
 
-async fn trainee(app: &TestApp) -> reqwest::Client {
+pub async fn trainee(app: &TestApp) -> reqwest::Client {
     app.logged_in_as(Role::Trainee).await
 }
 
-async fn html(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
+pub async fn html(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
     let response = app.get_with(client, path).await;
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
 /// Right answers for every question of a module's quiz, as form fields.
-fn answers(course: &Course, module: &str, right: bool) -> Vec<(String, String)> {
+pub fn answers(course: &Course, module: &str, right: bool) -> Vec<(String, String)> {
     let quiz = course.module(module).unwrap().quiz.as_ref().unwrap();
     let mut fields = Vec::new();
     for q in &quiz.questions {
@@ -62,7 +62,7 @@ fn answers(course: &Course, module: &str, right: bool) -> Vec<(String, String)> 
     fields
 }
 
-async fn submit(
+pub async fn submit(
     app: &TestApp,
     client: &reqwest::Client,
     path: &str,

@@ -23,6 +23,7 @@ pub struct TestApp {
     pub pool: Pool,
     pub database_url: DatabaseUrl,
     pub data_dir: std::path::PathBuf,
+    pub public_url: String,
     _dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
 }
@@ -83,6 +84,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut RawSettings)) -> TestApp
     let settings = Settings::from_raw(raw).expect("valid test settings");
     let database_url = settings.database_url.clone();
     let data_dir = settings.data_dir.clone();
+    let public_url = settings.public_url.clone();
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap(),
     ));
@@ -99,6 +101,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut RawSettings)) -> TestApp
         pool,
         database_url,
         data_dir,
+        public_url,
         _dir: dir,
         postgres: postgres.map(|(server, name, _)| (server, name)),
     }
@@ -183,6 +186,30 @@ impl TestApp {
             .send()
             .await
             .expect("POST")
+    }
+
+    /// Registers with a fresh client's own session, so the client is logged in after.
+    pub async fn register_with_name(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        name: &str,
+    ) -> reqwest::Response {
+        self.post_form_with(
+            client,
+            "/register",
+            &[
+                ("email", email),
+                ("display_name", name),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await
+    }
+
+    pub fn settings_public_url(&self) -> String {
+        self.public_url.clone()
     }
 
     pub async fn register(&self, email: &str, name: &str) -> reqwest::Response {

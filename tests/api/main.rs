@@ -1,12 +1,14 @@
 //! One integration-test binary: every test starts the real app and talks HTTP.
 
 mod accounts;
+mod analytics;
 mod browser;
 mod cli;
 mod course_check;
 mod courses;
 mod helpers;
 mod profile;
+mod progress;
 mod routes;
 mod schema;
 mod security;

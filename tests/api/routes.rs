@@ -53,7 +53,32 @@ const GET_ROUTES: &[(&str, Access)] = &[
         "/instructor/courses/first-live-sale",
         Access::Roles(&[Role::Instructor, Role::Admin]),
     ),
+    ("/review", Access::Only(Role::Trainee)),
+    (
+        "/instructor/courses/first-live-sale/progress",
+        Access::Roles(STAFF),
+    ),
+    (
+        "/instructor/courses/first-live-sale/quizzes/what-is-live-commerce",
+        Access::Roles(STAFF),
+    ),
+    ("/instructor/groups", Access::Roles(STAFF)),
+    ("/instructor/export", Access::Roles(STAFF)),
+    (
+        "/instructor/export/attempts.csv?course=first-live-sale",
+        Access::Roles(STAFF),
+    ),
+    (
+        "/instructor/export/progress.csv?course=first-live-sale",
+        Access::Roles(STAFF),
+    ),
+    (
+        "/instructor/export/xapi.json?course=first-live-sale",
+        Access::Roles(STAFF),
+    ),
 ];
+
+const STAFF: &[Role] = &[Role::Instructor, Role::Admin];
 
 const POST_ROUTES: &[&str] = &[
     "/register",
@@ -64,6 +89,8 @@ const POST_ROUTES: &[&str] = &[
     "/lang",
     "/courses/first-live-sale/what-is-live-commerce/the-live-room/complete",
     "/courses/first-live-sale/what-is-live-commerce/quiz",
+    "/review",
+    "/instructor/groups",
 ];
 
 fn expected_get(access: Access, role: Option<Role>) -> u16 {
