@@ -296,9 +296,9 @@ async fn due_questions(state: &AppState, user_id: i64) -> AppResult<Vec<DueQuest
     Ok(due)
 }
 
-fn review_page_for<'a>(
+fn review_page_for(
     ctx: PageCtx,
-    due: &'a [DueQuestion],
+    due: &[DueQuestion],
     next_due: Option<NaiveDateTime>,
     queued: i64,
     error: Option<String>,

@@ -61,12 +61,12 @@ fn answer_sheets() -> Vec<Vec<(String, String)>> {
     ]
 }
 
-/// The table row of one question on the item-analysis page.
+/// The section of one question on the item-analysis page.
 fn item_row<'a>(page: &'a str, id: &str) -> &'a str {
     let start = page
         .find(&format!("id=\"item-{id}\""))
         .unwrap_or_else(|| panic!("no row for {id}"));
-    &page[start..start + page[start..].find("</tr>").unwrap()]
+    &page[start..start + page[start..].find("</article>").unwrap()]
 }
 
 async fn four_trainees(app: &TestApp) -> Vec<reqwest::Client> {
@@ -87,30 +87,30 @@ async fn item_analysis_matches_the_hand_computed_example() {
     let instructor = app.logged_in_as(Role::Instructor).await;
     let (status, page) = html(&app, &instructor, "/instructor/courses/mini/quizzes/basics").await;
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("4 attempts"));
+    assert!(page.contains("Attempts: 4"));
     assert!(!page.contains("NaN"));
 
     // sky: scores 1,1,0,0 → facility 0.5, SD √(1/3) = 0.577; rest of test 5,2,2,1 →
     // Σdxdy = 2, Σdx² = 1, Σdy² = 9 → r = 2/3.
     let sky = item_row(&page, "sky");
-    assert!(sky.contains("<td>4</td>"), "{sky}");
-    assert!(sky.contains("<td>50%</td>"), "{sky}");
-    assert!(sky.contains("<td>58%</td>"), "{sky}");
-    assert!(sky.contains("<td>0.67</td>"), "{sky}");
+    assert!(sky.contains("<dd>4</dd>"), "{sky}");
+    assert!(sky.contains("<dd>50%</dd>"), "{sky}");
+    assert!(sky.contains("<dd>58%</dd>"), "{sky}");
+    assert!(sky.contains("<dd>0.67</dd>"), "{sky}");
     // Green was picked twice, Blue twice, Red never.
     assert!(sky.contains("<code>a</code> Green: 2 (50%)"), "{sky}");
     assert!(sky.contains("<code>c</code> Red: 0 (0%)"), "{sky}");
     // gmv: 1,0,1,0; rest 5,3,1,1 → Σdxdy = 1, Σdy² = 11 → r = 1/√11 = 0.30 (flagged).
     let gmv = item_row(&page, "gmv");
-    assert!(gmv.contains("<td>0.30</td>"), "{gmv}");
+    assert!(gmv.contains("<dd>0.30</dd>"), "{gmv}");
     assert!(!gmv.contains("low discrimination"), "{gmv}");
     // percent: 1,0,0,0 → facility 25%; rest 5,3,2,1 → r = 2.25/√(0.75 × 8.75) = 0.88.
     let percent = item_row(&page, "percent");
-    assert!(percent.contains("<td>25%</td>"), "{percent}");
-    assert!(percent.contains("<td>0.88</td>"), "{percent}");
+    assert!(percent.contains("<dd>25%</dd>"), "{percent}");
+    assert!(percent.contains("<dd>0.88</dd>"), "{percent}");
     // boil: everyone right → too easy, and no spread to correlate.
     let boil = item_row(&page, "boil");
-    assert!(boil.contains("<td>100%</td>"), "{boil}");
+    assert!(boil.contains("<dd>100%</dd>"), "{boil}");
     assert!(boil.contains("too easy"), "{boil}");
     assert!(boil.contains("not enough data"), "{boil}");
 
@@ -125,14 +125,14 @@ async fn item_analysis_matches_the_hand_computed_example() {
     ]);
     submit(&app, &clients[3], "/courses/mini/basics/quiz", &retry).await;
     let (_, first) = html(&app, &instructor, "/instructor/courses/mini/quizzes/basics").await;
-    assert!(first.contains("4 attempts"));
+    assert!(first.contains("Attempts: 4"));
     let (_, all) = html(
         &app,
         &instructor,
         "/instructor/courses/mini/quizzes/basics?attempts=all",
     )
     .await;
-    assert!(all.contains("5 attempts"), "{all}");
+    assert!(all.contains("Attempts: 5"), "{all}");
     let (status, _) = html(
         &app,
         &instructor,
@@ -148,12 +148,12 @@ async fn one_attempt_or_none_shows_not_enough_data_never_nan() {
     let instructor = app.logged_in_as(Role::Instructor).await;
     let (status, page) = html(&app, &instructor, "/instructor/courses/mini/quizzes/basics").await;
     assert_eq!(status, 200);
-    assert!(page.contains("0 attempts"));
+    assert!(page.contains("Attempts: 0"));
     assert!(page.contains("not enough data"));
     let one = trainee(&app).await;
     submit(&app, &one, "/courses/mini/basics/quiz", &answer_sheets()[1]).await;
     let (_, page) = html(&app, &instructor, "/instructor/courses/mini/quizzes/basics").await;
-    assert!(page.contains("1 attempts"));
+    assert!(page.contains("Attempts: 1"));
     assert!(page.contains("With fewer than two attempts"));
     assert!(!page.contains("NaN") && !page.contains("inf"), "{page}");
     let (_, cohort) = html(&app, &instructor, "/instructor/courses/mini/progress").await;
@@ -188,8 +188,8 @@ async fn a_changed_quiz_splits_its_statistics_by_version() {
     );
     assert!(page.contains("Current version"));
     assert!(page.contains("Earlier version"));
-    assert!(page.contains("3 attempts"));
-    assert!(page.contains("1 attempts"));
+    assert!(page.contains("Attempts: 3"));
+    assert!(page.contains("Attempts: 1"));
 }
 
 /// The mini course with sessions that outlive the days the clock is moved on.
@@ -392,7 +392,7 @@ async fn groups_from_invite_codes_filter_every_view() {
         &format!("/instructor/courses/mini/quizzes/basics?group={group_id}"),
     )
     .await;
-    assert!(items.contains("1 attempts"));
+    assert!(items.contains("Attempts: 1"));
     let month = app.clock.now().format("%Y-%m").to_string();
     let (_, intake) = html(
         &app,

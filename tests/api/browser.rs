@@ -103,6 +103,11 @@ async fn body_text(browser: &Client) -> String {
 
 /// Logs in through the login form and waits for the trainee home page.
 async fn log_in(browser: &Client, app: &TestApp, email: &str) {
+    log_in_to(browser, app, email, "/learn").await;
+}
+
+/// Logs in through the login form and waits for `home`.
+async fn log_in_to(browser: &Client, app: &TestApp, email: &str, home: &str) {
     browser.goto(&app.url("/login")).await.unwrap();
     fill(browser, "#email", email).await;
     fill(browser, "#password", PASSWORD).await;
@@ -115,7 +120,7 @@ async fn log_in(browser: &Client, app: &TestApp, email: &str) {
         .unwrap();
     browser
         .wait()
-        .for_url(&url::Url::parse(&app.url("/learn")).unwrap())
+        .for_url(&url::Url::parse(&app.url(home)).unwrap())
         .await
         .unwrap();
 }
@@ -125,6 +130,29 @@ async fn screenshot(browser: &Client, name: &str) {
     std::fs::create_dir_all(&dir).unwrap();
     let png = browser.screenshot().await.unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// The whole page as a series of phone-screen shots (`name-1`, `name-2`, ...): the
+/// emulated phone keeps its viewport, so the page is scrolled instead.
+async fn full_screenshot(browser: &Client, name: &str) {
+    let height = browser
+        .execute("return document.documentElement.scrollHeight", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap_or(780);
+    let shots = height.div_ceil(700).clamp(1, 6);
+    for i in 0..shots {
+        browser
+            .execute(&format!("window.scrollTo(0, {})", i * 700), vec![])
+            .await
+            .unwrap();
+        screenshot(browser, &format!("{name}-{}", i + 1)).await;
+    }
+    browser
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -350,5 +378,152 @@ async fn chromium_reads_a_lesson_fails_and_passes_a_quiz() {
         .expect("the next module's lessons are listed: it is unlocked");
     lesson.click().await.unwrap();
     assert!(body_text(&browser).await.contains(&second.lessons[0].title));
+    browser.close().await.unwrap();
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn chromium_reviews_missed_questions_and_an_instructor_reads_the_cohort() {
+    let Some((driver_path, chromium)) = browser_tools() else {
+        assert!(
+            std::env::var("KAIBO_REQUIRE_BROWSER").is_err(),
+            "chromium missing but KAIBO_REQUIRE_BROWSER is set"
+        );
+        eprintln!("SKIPPED review browser test: chromium and chromedriver are not installed");
+        return;
+    };
+    use kaibo::accounts::domain::Role;
+    let course = kaibo::courses::loader::load_course(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("courses/first-live-sale"),
+    )
+    .course
+    .unwrap();
+    let first = &course.modules[0];
+    let app = spawn_app().await;
+    let email = app.create_user(Role::Trainee);
+    let driver = start_driver(&driver_path).await;
+    let browser = open_browser(&driver, &chromium, "en").await;
+    log_in(&browser, &app, &email).await;
+    browser
+        .goto(&app.url(&format!(
+            "/courses/{}/{}/{}",
+            course.slug, first.slug, first.lessons[0].slug
+        )))
+        .await
+        .unwrap();
+    browser
+        .goto(&app.url(&format!("/courses/{}/{}/quiz", course.slug, first.slug)))
+        .await
+        .unwrap();
+    answer_quiz(&browser, first.quiz.as_ref().unwrap(), false).await;
+
+    browser.goto(&app.url("/learn")).await.unwrap();
+    let text = body_text(&browser).await;
+    let missed = first.quiz.as_ref().unwrap().questions.len();
+    assert!(
+        text.contains(&format!("Questions due for review: {missed}")),
+        "{text}"
+    );
+    assert!(text.contains("Continue where you left off"));
+    full_screenshot(&browser, "dashboard-360-en").await;
+
+    click(&browser, "a[href='/review']").await;
+    browser
+        .wait()
+        .for_element(Locator::Css("form.quiz"))
+        .await
+        .unwrap();
+    screenshot(&browser, "review-360-en").await;
+    // Answer with the first option, or a typed guess.
+    if browser
+        .find(Locator::Css(
+            "form.quiz input.option, form.quiz label.option input",
+        ))
+        .await
+        .is_ok()
+    {
+        click(&browser, "form.quiz label.option input").await;
+    } else {
+        fill(&browser, "form.quiz input[name^='q-']", "a guess").await;
+    }
+    click(&browser, "form.quiz button[type=submit]").await;
+    browser
+        .wait()
+        .for_element(Locator::Css("section.question"))
+        .await
+        .unwrap();
+    let text = body_text(&browser).await;
+    assert!(text.contains("This question comes back on"), "{text}");
+    screenshot(&browser, "review-result-360-en").await;
+
+    // The dashboard in Chinese.
+    browser.goto(&app.url("/learn")).await.unwrap();
+    click(&browser, "form.lang button[value='zh-CN']").await;
+    browser
+        .wait()
+        .for_element(Locator::Css("html[lang='zh-CN']"))
+        .await
+        .unwrap();
+    assert!(body_text(&browser).await.contains("待复习的题目"));
+    full_screenshot(&browser, "dashboard-360-zh").await;
+    browser.close().await.unwrap();
+
+    let instructor = app.create_user(Role::Instructor);
+    let browser = open_browser(&driver, &chromium, "en").await;
+    log_in_to(&browser, &app, &instructor, "/instructor").await;
+    click(&browser, "a[href='/instructor/courses']").await;
+    click(
+        &browser,
+        &format!("a[href='/instructor/courses/{}/progress']", course.slug),
+    )
+    .await;
+    browser
+        .wait()
+        .for_element(Locator::Css(".chart svg"))
+        .await
+        .unwrap();
+    let text = body_text(&browser).await;
+    assert!(text.contains("Completion funnel"), "{text}");
+    full_screenshot(&browser, "cohort-360-en").await;
+    click(
+        &browser,
+        &format!(
+            "a[href^='/instructor/courses/{}/quizzes/{}']",
+            course.slug, first.slug
+        ),
+    )
+    .await;
+    browser
+        .wait()
+        .for_element(Locator::Css("article.item"))
+        .await
+        .unwrap();
+    assert!(body_text(&browser).await.contains("Attempts: 1"));
+    full_screenshot(&browser, "items-360-en").await;
+    click(
+        &browser,
+        "a[href^='/instructor/courses/first-live-sale/progress']",
+    )
+    .await;
+    click(
+        &browser,
+        "a[href^='/instructor/courses/first-live-sale/trainees/']",
+    )
+    .await;
+    browser
+        .wait()
+        .for_element(Locator::Css("details.attempt"))
+        .await
+        .unwrap();
+    full_screenshot(&browser, "trainee-360-en").await;
     browser.close().await.unwrap();
 }

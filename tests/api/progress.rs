@@ -49,7 +49,7 @@ async fn missed_questions_come_back_for_review_and_are_rescheduled() {
     // Every question was missed: all five are due.
     let (_, dashboard) = html(&app, &client, "/learn").await;
     assert!(
-        dashboard.contains("5 questions due for review"),
+        dashboard.contains("Questions due for review: 5"),
         "{dashboard}"
     );
 
@@ -111,7 +111,7 @@ async fn missed_questions_come_back_for_review_and_are_rescheduled() {
     );
     let (_, dashboard) = html(&app, &client, "/learn").await;
     assert!(
-        dashboard.contains("4 questions due for review"),
+        dashboard.contains("Questions due for review: 4"),
         "{dashboard}"
     );
 
@@ -270,8 +270,8 @@ async fn the_dashboard_shows_progress_where_to_continue_time_steps_and_history()
         page.contains("href=\"/courses/mini/basics/second\""),
         "{page}"
     );
-    // 6 minutes on the first lesson plus the second lesson's own estimate.
-    assert!(page.contains(" min</td>"), "{page}");
+    // 6 minutes on the first lesson plus the second lesson's own estimate of 4.
+    assert!(page.contains("Time spent: 10 min"), "{page}");
     // The basics module unlocks the profile step, still locked.
     assert!(page.contains("your creator profile"));
     assert!(page.contains("Finish Basics to unlock it."));
