@@ -184,9 +184,12 @@ async fn overview(
     let user = user.require(&[Role::Trainee])?;
     let course = course(&state, &path)?;
     let (slug, id, now) = (course.slug.clone(), user.id, state.now());
-    state
+    if let Err(e) = state
         .db(move |conn| Ok(enrolment::ensure_enrolled(conn, id, &slug, now)?))
-        .await?;
+        .await
+    {
+        tracing::warn!(error = %e, "enrolment not recorded");
+    }
     let progress = load_progress(&state, user.id, &course.slug).await?;
     render(&OverviewPage {
         ctx,
@@ -294,13 +297,17 @@ async fn lesson_page(
         state.now(),
         user.id,
     );
-    state
+    // Best effort: a lesson still opens when the visit cannot be written.
+    let noted = state
         .db(move |conn| {
             enrolment::ensure_enrolled(conn, id, &c, now)?;
             visits::record_visit(conn, id, &c, &m, &l, now)?;
             Ok(())
         })
-        .await?;
+        .await;
+    if let Err(e) = noted {
+        tracing::warn!(error = %e, "lesson visit not recorded");
+    }
     let progress = &opened.progress;
     let url = format!("/courses/{}/{}/{}", course.slug, module.slug, lesson.slug);
     let (previous, next) = neighbours(course, &ctx, &url);
