@@ -27,7 +27,6 @@
 //!
 //! where R = median / 300 ms.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -639,10 +638,13 @@ fn simulate(course: &Course, instructor: i64) -> Population {
                 population.attempts.push(attempt);
                 if passed {
                     series.first_pass.get_or_insert(number);
-                    if !rng.random_bool(RETAKE_AFTER_PASS) {
-                        break;
-                    }
-                } else if series.first_pass.is_none() && !rng.random_bool(RETRY_AFTER_FAIL) {
+                }
+                let again = if series.first_pass.is_some() {
+                    RETAKE_AFTER_PASS
+                } else {
+                    RETRY_AFTER_FAIL
+                };
+                if !rng.random_bool(again) {
                     break;
                 }
             }
@@ -1136,6 +1138,7 @@ struct Counts {
     groups: i64,
     members: i64,
     enrolments: i64,
+    completed: i64,
     lessons: i64,
     completions: i64,
     attempts: i64,
@@ -1153,6 +1156,11 @@ impl Counts {
             groups: cohorts::table.count().get_result(conn).unwrap(),
             members: cohort_members::table.count().get_result(conn).unwrap(),
             enrolments: enrolments::table.count().get_result(conn).unwrap(),
+            completed: enrolments::table
+                .filter(enrolments::completed_at.is_not_null())
+                .count()
+                .get_result(conn)
+                .unwrap(),
             lessons: lesson_completions::table.count().get_result(conn).unwrap(),
             completions: module_completions::table.count().get_result(conn).unwrap(),
             attempts: quiz_attempts::table.count().get_result(conn).unwrap(),
@@ -1162,12 +1170,13 @@ impl Counts {
 
     fn line(&self) -> String {
         format!(
-            "{} trainees, {} groups ({} members), {} enrolments, {} lesson completions, \
-             {} module completions, {} quiz attempts, {} quiz answers",
+            "{} trainees, {} groups ({} members), {} enrolments ({} completed the course), \
+             {} lesson completions, {} module completions, {} quiz attempts, {} quiz answers",
             self.trainees,
             self.groups,
             self.members,
             self.enrolments,
+            self.completed,
             self.lessons,
             self.completions,
             self.attempts,
@@ -1175,6 +1184,3 @@ impl Counts {
         )
     }
 }
-
-#[allow(dead_code)]
-fn unused(_: HashSet<()>) {}

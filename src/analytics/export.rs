@@ -275,18 +275,30 @@ struct AttemptLine {
     submitted_at: NaiveDateTime,
 }
 
+/// The columns of an [`AttemptLine`].
+const ATTEMPT_LINE: (
+    quiz_attempts::id,
+    quiz_attempts::user_id,
+    quiz_attempts::module_slug,
+    quiz_attempts::attempt_number,
+    quiz_attempts::quiz_version,
+    quiz_attempts::score_milli,
+    quiz_attempts::max_milli,
+    quiz_attempts::passed,
+    quiz_attempts::submitted_at,
+) = (
+    quiz_attempts::id,
+    quiz_attempts::user_id,
+    quiz_attempts::module_slug,
+    quiz_attempts::attempt_number,
+    quiz_attempts::quiz_version,
+    quiz_attempts::score_milli,
+    quiz_attempts::max_milli,
+    quiz_attempts::passed,
+    quiz_attempts::submitted_at,
+);
+
 fn attempt_lines(conn: &mut DbConn, spec: &Spec, cursor: i64) -> QueryResult<Vec<AttemptLine>> {
-    let columns = (
-        quiz_attempts::id,
-        quiz_attempts::user_id,
-        quiz_attempts::module_slug,
-        quiz_attempts::attempt_number,
-        quiz_attempts::quiz_version,
-        quiz_attempts::score_milli,
-        quiz_attempts::max_milli,
-        quiz_attempts::passed,
-        quiz_attempts::submitted_at,
-    );
     let mut query = quiz_attempts::table
         .inner_join(
             enrolments::table.on(enrolments::user_id
@@ -305,7 +317,7 @@ fn attempt_lines(conn: &mut DbConn, spec: &Spec, cursor: i64) -> QueryResult<Vec
     narrow!(query, spec.filter)
         .order(quiz_attempts::id.asc())
         .limit(PAGE)
-        .select(columns)
+        .select(ATTEMPT_LINE)
         .load(conn)
 }
 
@@ -614,17 +626,7 @@ fn xapi_page(conn: &mut DbConn, spec: &Spec, cursor: i64) -> QueryResult<XapiPag
         .load(conn)?;
     let attempts: Vec<AttemptLine> = attempts_q
         .order(quiz_attempts::id.asc())
-        .select((
-            quiz_attempts::id,
-            quiz_attempts::user_id,
-            quiz_attempts::module_slug,
-            quiz_attempts::attempt_number,
-            quiz_attempts::quiz_version,
-            quiz_attempts::score_milli,
-            quiz_attempts::max_milli,
-            quiz_attempts::passed,
-            quiz_attempts::submitted_at,
-        ))
+        .select(ATTEMPT_LINE)
         .load(conn)?;
     let attempt_ids: Vec<i64> = attempts.iter().map(|a| a.id).collect();
     let mut answers: HashMap<i64, Vec<(String, String, i64, i64)>> = HashMap::new();
