@@ -236,38 +236,37 @@ pub fn quiz_answers(
         quiz_answers::score_milli,
         quiz_answers::max_milli,
     );
-    let order = (
-        quiz_answers::attempt_id.asc(),
-        quiz_answers::question_id.asc(),
-    );
-    let first_only = if all { i32::MAX } else { 1 };
+    // Ordered by the attempt's id, so an index on (course, module, attempt_number) or
+    // (course, module, id) returns rows in order and the database never sorts them.
+    let order = (quiz_attempts::id.asc(), quiz_answers::question_id.asc());
     if filter.is_empty() {
-        quiz_answers::table
+        let mut query = quiz_answers::table
             .inner_join(quiz_attempts::table)
             .filter(quiz_attempts::course_slug.eq(course))
             .filter(quiz_attempts::module_slug.eq(module))
-            .filter(quiz_attempts::attempt_number.le(first_only))
+            .into_boxed();
+        if !all {
+            query = query.filter(quiz_attempts::attempt_number.eq(1));
+        }
+        query.order(order).select(columns).load(conn)
+    } else {
+        let mut query = quiz_answers::table
+            .inner_join(quiz_attempts::table)
+            .inner_join(
+                enrolments::table.on(enrolments::user_id
+                    .eq(quiz_attempts::user_id)
+                    .and(enrolments::course_slug.eq(quiz_attempts::course_slug))),
+            )
+            .filter(quiz_attempts::course_slug.eq(course))
+            .filter(quiz_attempts::module_slug.eq(module))
+            .into_boxed();
+        if !all {
+            query = query.filter(quiz_attempts::attempt_number.eq(1));
+        }
+        narrow!(query, filter)
             .order(order)
             .select(columns)
             .load(conn)
-    } else {
-        narrow!(
-            quiz_answers::table
-                .inner_join(quiz_attempts::table)
-                .inner_join(
-                    enrolments::table.on(enrolments::user_id
-                        .eq(quiz_attempts::user_id)
-                        .and(enrolments::course_slug.eq(quiz_attempts::course_slug))),
-                )
-                .filter(quiz_attempts::course_slug.eq(course))
-                .filter(quiz_attempts::module_slug.eq(module))
-                .filter(quiz_attempts::attempt_number.le(first_only))
-                .order(order)
-                .select(columns)
-                .into_boxed(),
-            filter
-        )
-        .load(conn)
     }
 }
 
