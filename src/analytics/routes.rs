@@ -531,6 +531,7 @@ pub fn question_specs(quiz: &Quiz) -> Vec<QuestionSpec> {
 pub fn by_version(rows: Vec<queries::AnswerRow>) -> Vec<(String, Vec<AttemptRecord>)> {
     let mut versions: Vec<(String, Vec<AttemptRecord>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
+    let mut parsed: HashMap<String, (Vec<String>, Option<String>)> = HashMap::new();
     for row in rows {
         let v = *index.entry(row.quiz_version.clone()).or_insert_with(|| {
             versions.push((row.quiz_version.clone(), Vec::new()));
@@ -546,10 +547,18 @@ pub fn by_version(rows: Vec<queries::AnswerRow>) -> Vec<(String, Vec<AttemptReco
                 responses: Vec::new(),
             });
         }
-        let (picked, text) = match serde_json::from_str::<Answer>(&row.answer) {
-            Ok(Answer::Choices(ids)) => (ids, None),
-            Ok(Answer::Text(t)) => (Vec::new(), Some(t)),
-            Err(_) => (Vec::new(), Some(row.answer)),
+        // A question has a handful of distinct answers: parse each once.
+        let (picked, text) = match parsed.get(&row.answer) {
+            Some(known) => known.clone(),
+            None => {
+                let value = match serde_json::from_str::<Answer>(&row.answer) {
+                    Ok(Answer::Choices(ids)) => (ids, None),
+                    Ok(Answer::Text(t)) => (Vec::new(), Some(t)),
+                    Err(_) => (Vec::new(), Some(row.answer.clone())),
+                };
+                parsed.insert(row.answer, value.clone());
+                value
+            }
         };
         if let Some(last) = attempts.last_mut() {
             last.responses.push(ItemResponse {
