@@ -262,7 +262,8 @@ fn trainee_page(conn: &mut DbConn, spec: &Spec, cursor: i64, limit: i64) -> Quer
 
 // ---------------------------------------------------------------- attempts.csv
 
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = quiz_attempts)]
 struct AttemptLine {
     id: i64,
     user_id: i64,
@@ -274,29 +275,6 @@ struct AttemptLine {
     passed: bool,
     submitted_at: NaiveDateTime,
 }
-
-/// The columns of an [`AttemptLine`].
-const ATTEMPT_LINE: (
-    quiz_attempts::id,
-    quiz_attempts::user_id,
-    quiz_attempts::module_slug,
-    quiz_attempts::attempt_number,
-    quiz_attempts::quiz_version,
-    quiz_attempts::score_milli,
-    quiz_attempts::max_milli,
-    quiz_attempts::passed,
-    quiz_attempts::submitted_at,
-) = (
-    quiz_attempts::id,
-    quiz_attempts::user_id,
-    quiz_attempts::module_slug,
-    quiz_attempts::attempt_number,
-    quiz_attempts::quiz_version,
-    quiz_attempts::score_milli,
-    quiz_attempts::max_milli,
-    quiz_attempts::passed,
-    quiz_attempts::submitted_at,
-);
 
 fn attempt_lines(conn: &mut DbConn, spec: &Spec, cursor: i64) -> QueryResult<Vec<AttemptLine>> {
     let mut query = quiz_attempts::table
@@ -317,7 +295,7 @@ fn attempt_lines(conn: &mut DbConn, spec: &Spec, cursor: i64) -> QueryResult<Vec
     narrow!(query, spec.filter)
         .order(quiz_attempts::id.asc())
         .limit(PAGE)
-        .select(ATTEMPT_LINE)
+        .select(AttemptLine::as_select())
         .load(conn)
 }
 
@@ -626,7 +604,7 @@ fn xapi_page(conn: &mut DbConn, spec: &Spec, cursor: i64) -> QueryResult<XapiPag
         .load(conn)?;
     let attempts: Vec<AttemptLine> = attempts_q
         .order(quiz_attempts::id.asc())
-        .select(ATTEMPT_LINE)
+        .select(AttemptLine::as_select())
         .load(conn)?;
     let attempt_ids: Vec<i64> = attempts.iter().map(|a| a.id).collect();
     let mut answers: HashMap<i64, Vec<(String, String, i64, i64)>> = HashMap::new();

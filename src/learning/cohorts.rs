@@ -98,14 +98,6 @@ pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Cohort>> {
         .optional()
 }
 
-pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Cohort>> {
-    cohorts::table
-        .find(id)
-        .select(Cohort::as_select())
-        .first(conn)
-        .optional()
-}
-
 pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Cohort>> {
     cohorts::table
         .order((cohorts::name.asc(), cohorts::id.asc()))
