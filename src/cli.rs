@@ -45,6 +45,9 @@ enum Command {
     },
     /// Convert a Moodle GIFT question bank into a Kaibo quiz page.
     ImportGift(ImportGiftArgs),
+    /// Build, import, export and list the supplier catalog.
+    #[command(subcommand)]
+    Catalog(crate::catalog::cli::CatalogCommand),
 }
 
 #[derive(Args, Debug)]
@@ -84,10 +87,10 @@ struct ServeArgs {
 }
 
 #[derive(Args, Debug)]
-struct DataArgs {
+pub struct DataArgs {
     /// Data directory for the SQLite database [env: KAIBO_DATA] [default: ./data]
     #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    pub data: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -142,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     match cli.command {
         Command::ImportGift(args) => import_gift(args),
+        Command::Catalog(command) => crate::catalog::cli::run(command, config).await,
         Command::Check { dir, format } => {
             let format = match format {
                 CheckFormat::Human => crate::courses::check::Format::Human,
@@ -294,7 +298,10 @@ fn import_gift(args: ImportGiftArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_with_data(config: Option<&std::path::Path>, args: DataArgs) -> anyhow::Result<Settings> {
+pub fn load_with_data(
+    config: Option<&std::path::Path>,
+    args: DataArgs,
+) -> anyhow::Result<Settings> {
     Ok(Settings::load(
         config,
         &Overrides {

@@ -32,6 +32,8 @@ pub struct RawSettings {
     pub courses: PathBuf,
     pub watch: bool,
     pub public_url: String,
+    pub demo_catalog_skus: u64,
+    pub catalog_refresh_seconds: u64,
 }
 
 impl Default for RawSettings {
@@ -54,6 +56,8 @@ impl Default for RawSettings {
             courses: PathBuf::from("courses"),
             watch: false,
             public_url: String::new(),
+            demo_catalog_skus: 100_000,
+            catalog_refresh_seconds: 10,
         }
     }
 }
@@ -89,6 +93,10 @@ pub struct Settings {
     /// Kaibo's address as users reach it, e.g. `https://learn.example.org`; names the
     /// accounts in xAPI exports. Empty means `http://` + `bind`.
     pub public_url: String,
+    /// SKUs generated into an empty catalog at start; 0 leaves it empty.
+    pub demo_catalog_skus: u64,
+    /// How often an instance checks whether another one changed the catalog.
+    pub catalog_refresh: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -215,6 +223,20 @@ impl Settings {
                 }
             }
         };
+        if raw.demo_catalog_skus > 2_000_000 {
+            return Err(SettingError::new(
+                "demo_catalog_skus",
+                raw.demo_catalog_skus,
+                "at most 2000000; generate larger catalogs with `kaibo catalog generate`",
+            ));
+        }
+        if !(1..=3600).contains(&raw.catalog_refresh_seconds) {
+            return Err(SettingError::new(
+                "catalog_refresh_seconds",
+                raw.catalog_refresh_seconds,
+                "expected 1 to 3600",
+            ));
+        }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             bind: raw.bind,
@@ -238,6 +260,8 @@ impl Settings {
             courses_dir: raw.courses,
             watch: raw.watch,
             public_url,
+            demo_catalog_skus: raw.demo_catalog_skus,
+            catalog_refresh: std::time::Duration::from_secs(raw.catalog_refresh_seconds),
         })
     }
 }

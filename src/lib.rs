@@ -2,6 +2,7 @@ rust_i18n::i18n!("locales", fallback = "en");
 
 pub mod accounts;
 pub mod analytics;
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod home;
 pub mod i18n;
 pub mod learning;
+pub mod matching;
 pub mod router;
 pub mod startup;
 pub mod telemetry;

@@ -16,6 +16,10 @@ use crate::accounts::demo::{self, DemoAccount};
 use crate::accounts::hashing::PasswordHasher;
 use crate::accounts::sessions::{self, Timeouts};
 use crate::accounts::throttle::LoginThrottle;
+use crate::catalog::{
+    self,
+    index::{CatalogIndex, SharedIndex},
+};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::courses::store::{self, CourseStore};
@@ -73,7 +77,7 @@ impl Application {
         let settings = Arc::new(settings);
         let setup_settings = settings.clone();
         let now = clock.now();
-        let (pool, key, demo_accounts) = web::block(move || -> anyhow::Result<_> {
+        let (pool, key, demo_accounts, catalog) = web::block(move || -> anyhow::Result<_> {
             let pool = open_database(&setup_settings)?;
             let mut conn = pool.get()?;
             let key = shared_secret(&mut conn, "csrf")?;
@@ -82,7 +86,28 @@ impl Application {
             } else {
                 Vec::new()
             };
-            Ok((pool, key, demo_accounts))
+            let started = std::time::Instant::now();
+            if let Some(done) = catalog::seed::seed_demo(
+                &mut conn,
+                setup_settings.demo_catalog_skus,
+                now.naive_utc(),
+            )? {
+                tracing::info!(
+                    skus = done.skus,
+                    products = done.products,
+                    suppliers = done.suppliers,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "seeded the demo catalog"
+                );
+            }
+            let catalog = CatalogIndex::build(catalog::model::load_index_rows(&mut conn)?);
+            tracing::info!(
+                products = catalog.len(),
+                version = catalog.version,
+                seconds = started.elapsed().as_secs_f64(),
+                "catalog loaded"
+            );
+            Ok((pool, key, demo_accounts, catalog))
         })
         .await??;
 
@@ -104,6 +129,7 @@ impl Application {
             ),
             csrf: csrf::CsrfKey::from_hex(&key)?,
             courses,
+            catalog: Arc::new(SharedIndex::new(catalog)),
         });
 
         let listener = TcpListener::bind(&settings.bind)
@@ -135,6 +161,7 @@ impl Application {
             server = server.workers(settings.workers);
         }
         let server = server.run();
+        spawn_catalog_refresh(state.clone());
         spawn_housekeeping(state);
         Ok(Self {
             port,
@@ -152,6 +179,22 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Instances share the database, not memory: each one checks the catalog's version
+/// now and then and rebuilds its index when another instance changed it.
+fn spawn_catalog_refresh(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(state.settings.catalog_refresh);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            if let Err(e) = state.refresh_catalog().await {
+                tracing::warn!(error = %e, "catalog refresh failed");
+            }
+        }
+    });
 }
 
 /// Every ten minutes: drop expired sessions and forget recovered throttle keys.

@@ -10,6 +10,9 @@ use super::hashing;
 use super::users;
 use crate::db::{DbConn, write_tx};
 
+/// The demo supplier account manages the demo catalog's first supplier.
+pub const DEMO_SUPPLIER_EMAIL: &str = "supplier@kaibo.example";
+
 pub struct DemoAccount {
     pub role: Role,
     pub email: String,

@@ -171,6 +171,88 @@ diesel::table! {
 diesel::joinable!(cohort_members -> cohorts (cohort_id));
 diesel::joinable!(cohort_members -> users (user_id));
 diesel::joinable!(enrolments -> users (user_id));
+
+diesel::table! {
+    suppliers (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        user_id -> Nullable<BigInt>,
+        region -> Text,
+        rating_centi -> Integer,
+        handling_hours -> Integer,
+        reliability_bp -> Integer,
+        return_days -> Integer,
+        return_policy -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> BigInt,
+        supplier_id -> BigInt,
+        product_ref -> Text,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        tags -> Text,
+        image_url -> Nullable<Text>,
+        cost_fen -> BigInt,
+        suggested_fen -> BigInt,
+        min_price_fen -> BigInt,
+        commission_bp -> Integer,
+        currency -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    skus (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        supplier_id -> BigInt,
+        sku_code -> Text,
+        size -> Nullable<Text>,
+        colour -> Nullable<Text>,
+        stock -> Integer,
+        weight_g -> Integer,
+    }
+}
+
+diesel::table! {
+    product_stats (product_id, segment) {
+        product_id -> BigInt,
+        segment -> Text,
+        views -> BigInt,
+        orders -> BigInt,
+        returns -> BigInt,
+    }
+}
+
+diesel::table! {
+    catalog_state (id) {
+        id -> Integer,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    showcase_items (user_id, product_id) {
+        user_id -> BigInt,
+        product_id -> BigInt,
+        price_fen -> BigInt,
+        added_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(products -> suppliers (supplier_id));
+diesel::joinable!(skus -> products (product_id));
+diesel::joinable!(product_stats -> products (product_id));
+diesel::joinable!(showcase_items -> products (product_id));
+diesel::joinable!(showcase_items -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     creator_profiles,
@@ -186,4 +268,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     quiz_answers,
     review_cards,
     review_answers,
+    suppliers,
+    products,
+    skus,
+    product_stats,
+    catalog_state,
+    showcase_items,
 );

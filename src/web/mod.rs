@@ -34,6 +34,8 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     pub csrf: csrf::CsrfKey,
     pub courses: Arc<crate::courses::store::CourseStore>,
+    /// The catalog as the matching engine reads it; rebuilt when the catalog changes.
+    pub catalog: Arc<crate::catalog::index::SharedIndex>,
 }
 
 impl AppState {
@@ -53,6 +55,33 @@ impl AppState {
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    /// Rebuilds the in-memory catalog when the stored one has a newer version (another
+    /// instance imported a file, say). Returns whether it was rebuilt.
+    pub async fn refresh_catalog(&self) -> AppResult<bool> {
+        let current = self.catalog.current().version;
+        let rebuilt = self
+            .db(move |conn| {
+                if crate::catalog::model::version(conn)? == current {
+                    return Ok(None);
+                }
+                let rows = crate::catalog::model::load_index_rows(conn)?;
+                Ok(Some(crate::catalog::index::CatalogIndex::build(rows)))
+            })
+            .await?;
+        match rebuilt {
+            Some(index) => {
+                tracing::info!(
+                    version = index.version,
+                    products = index.len(),
+                    "catalog reloaded"
+                );
+                self.catalog.replace(index);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 }
 

@@ -78,6 +78,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut RawSettings)) -> TestApp
         workers: 1,
         hash_concurrency: 2,
         seed_demo: false,
+        // Catalog tests ask for a small catalog; the others need none.
+        demo_catalog_skus: 0,
         ..RawSettings::default()
     };
     customise(&mut raw);

@@ -3,6 +3,7 @@
 mod accounts;
 mod analytics;
 mod browser;
+mod catalog_csv;
 mod cli;
 mod course_check;
 mod courses;
