@@ -15,6 +15,8 @@ pub mod i18n;
 pub mod learning;
 pub mod matching;
 pub mod router;
+pub mod selection;
 pub mod startup;
+pub mod suppliers;
 pub mod telemetry;
 pub mod web;

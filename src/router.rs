@@ -2,7 +2,9 @@
 
 use actix_web::web;
 
-use crate::{accounts, analytics, courses, health, home, learning, web as kweb};
+use crate::{
+    accounts, analytics, courses, health, home, learning, selection, suppliers, web as kweb,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
@@ -12,5 +14,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(courses::routes::routes)
         .configure(learning::routes::routes)
         .configure(analytics::routes::routes)
-        .configure(analytics::export::routes);
+        .configure(analytics::export::routes)
+        .configure(selection::routes::routes)
+        .configure(selection::instructor::routes)
+        .configure(suppliers::portal::routes);
 }

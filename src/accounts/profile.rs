@@ -9,28 +9,41 @@ use diesel::prelude::*;
 
 use super::domain::{DisplayName, Role, is_printable_text};
 use super::users;
+use crate::courses::model::SandboxStep;
 use crate::db::schema::creator_profiles;
 use crate::db::{DbConn, write_tx};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Locale;
+use crate::learning::steps::{self, StepAccess, Unlocker};
 use crate::web::page::FormErrors;
 use crate::web::session::flash_cookie;
 use crate::web::{AppState, CsrfForm, CurrentUser, PageCtx, render_with_status, see_other};
 
-/// Livestream niches a creator can pick; the catalog's top-level categories.
+/// Livestream niches a creator can pick: the catalog's top-level categories, in the
+/// catalog's order (a test keeps the two lists the same).
 pub const NICHES: &[&str] = &[
     "beauty",
+    "personal-care",
     "apparel",
+    "shoes",
+    "bags",
+    "jewelry",
     "food",
+    "snacks",
+    "tea",
     "home",
+    "kitchen",
     "appliances",
     "phone-accessories",
+    "digital",
     "baby",
+    "toys",
     "health",
     "pets",
     "sports",
-    "jewelry",
+    "outdoor",
     "books",
+    "automotive",
 ];
 pub const MAX_NICHES: usize = 5;
 pub const AGE_BANDS: &[&str] = &["18-24", "25-34", "35-44", "45-54", "55+"];
@@ -169,7 +182,7 @@ pub fn parse_creator_profile(
         },
     };
     let mut regions: Vec<String> = Vec::new();
-    for region in field("top_regions").split([',', '，', '\n']) {
+    for region in field("top_regions").split([',', '，', '、', '\n']) {
         let region = region.trim();
         if region.is_empty() {
             continue;
@@ -178,7 +191,15 @@ pub fn parse_creator_profile(
             errors.push(("top_regions", "validation.region_invalid"));
             break;
         }
-        regions.push(region.to_string());
+        // Stored as the region's slug, so matching can measure shipping distance.
+        match crate::catalog::regions::find(region) {
+            Some(r) if !regions.iter().any(|x| x == r.slug) => regions.push(r.slug.to_string()),
+            Some(_) => {}
+            None => {
+                errors.push(("top_regions", "validation.region_unknown"));
+                break;
+            }
+        }
     }
     if regions.len() > MAX_REGIONS {
         errors.push(("top_regions", "validation.too_many_regions"));
@@ -200,7 +221,7 @@ pub fn parse_creator_profile(
         niche_categories: niches.join(","),
         audience_age_band: age,
         audience_female_percent: female,
-        top_regions: regions.join(", "),
+        top_regions: regions.join(","),
         price_min_fen: price_min,
         price_max_fen: price_max,
         follower_count: followers,
@@ -243,6 +264,17 @@ pub fn save(
     Ok(())
 }
 
+/// Stored region slugs as names in the page's language, as a trainee would type them.
+pub fn regions_text(stored: &str, locale: Locale) -> String {
+    stored
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| crate::catalog::regions::name(s, locale))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Template)]
 #[template(path = "accounts/profile.html")]
 struct ProfilePage {
@@ -250,7 +282,11 @@ struct ProfilePage {
     display_name: String,
     locale: String,
     is_trainee: bool,
+    /// The creator profile opens with the course module that unlocks it.
+    creator_open: bool,
+    unlockers: Vec<Unlocker>,
     profile: CreatorProfile,
+    regions: String,
     price_min: String,
     price_max: String,
     followers: String,
@@ -282,17 +318,34 @@ pub async fn profile_page(
     ctx: PageCtx,
 ) -> AppResult<HttpResponse> {
     let id = user.id;
-    let (account, profile) = state
-        .db(move |conn| Ok((users::find(conn, id)?, load(conn, id)?)))
+    let is_trainee = user.role == Role::Trainee;
+    let courses = state.courses.clone();
+    let (account, profile, access) = state
+        .db(move |conn| {
+            let access = if is_trainee {
+                steps::access(conn, &courses, id, SandboxStep::Profile)?
+            } else {
+                StepAccess::Open
+            };
+            Ok((users::find(conn, id)?, load(conn, id)?, access))
+        })
         .await?;
     let account = account.ok_or(AppError::NotFound)?;
     let profile = profile.unwrap_or_default();
+    let regions = regions_text(&profile.top_regions, ctx.locale);
+    let (creator_open, unlockers) = match access {
+        StepAccess::Open => (true, Vec::new()),
+        StepAccess::Locked(u) => (false, u),
+    };
     render_with_status(
         &ProfilePage {
             ctx,
             display_name: account.display_name,
             locale: account.locale.unwrap_or_default(),
-            is_trainee: user.role == Role::Trainee,
+            is_trainee,
+            creator_open,
+            unlockers,
+            regions,
             price_min: format_yuan(profile.price_min_fen),
             price_max: format_yuan(profile.price_max_fen),
             followers: profile
@@ -341,7 +394,20 @@ pub async fn save_profile(
         },
     };
     let is_trainee = user.role == Role::Trainee;
-    let profile = if is_trainee {
+    let access = if is_trainee {
+        let (courses, id) = (state.courses.clone(), user.id);
+        state
+            .db(move |conn| Ok(steps::access(conn, &courses, id, SandboxStep::Profile)?))
+            .await?
+    } else {
+        StepAccess::Open
+    };
+    let (creator_open, unlockers) = match access {
+        StepAccess::Open => (true, Vec::new()),
+        StepAccess::Locked(u) => (false, u),
+    };
+    // A locked creator profile is not shown, and fields sent for it are not saved.
+    let profile = if is_trainee && creator_open {
         let (profile, problems) = parse_creator_profile(&pairs);
         for (field, key) in problems {
             if !errors.has(field) {
@@ -354,13 +420,15 @@ pub async fn save_profile(
     };
     let Some(name) = name.filter(|_| errors.is_empty()) else {
         // Show what was typed, so nothing needs typing twice.
-        let mut profile = profile.unwrap_or_default();
-        profile.top_regions = field("top_regions").chars().take(300).collect();
+        let profile = profile.unwrap_or_default();
         return render_with_status(
             &ProfilePage {
                 display_name: field("display_name").chars().take(200).collect(),
                 locale: field("locale").chars().take(10).collect(),
                 is_trainee,
+                creator_open,
+                unlockers,
+                regions: field("top_regions").chars().take(300).collect(),
                 price_min: field("price_min").chars().take(20).collect(),
                 price_max: field("price_max").chars().take(20).collect(),
                 followers: field("follower_count").chars().take(20).collect(),

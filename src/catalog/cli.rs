@@ -1,15 +1,18 @@
 //! `kaibo catalog ...`: generate a synthetic catalog, import and export CSV, list
 //! suppliers. Long runs show a progress bar on the terminal (none when piped).
 
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::csv_io::{self, ImportError, ImportLimits};
 use super::model;
 use super::seed;
 use crate::cli::{DataArgs, load_with_data};
+use crate::i18n::Locale;
 use crate::startup::open_database;
 
 #[derive(Subcommand, Debug)]
@@ -26,6 +29,31 @@ pub enum CatalogCommand {
     },
     /// List suppliers with their codes (for `import --supplier`) and SKU counts.
     Suppliers {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Import a supplier's products and SKUs from a CSV file (docs/catalog-csv.md).
+    /// Nothing is written if any row is invalid, unless --skip-invalid is given.
+    Import {
+        /// The CSV file: UTF-8 (with or without BOM), one row per SKU, header first.
+        file: PathBuf,
+        /// The supplier's code, as listed by `kaibo catalog suppliers`.
+        #[arg(long)]
+        supplier: String,
+        /// Import the valid rows and report the invalid ones instead of rejecting the file.
+        #[arg(long)]
+        skip_invalid: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Export the catalog of one supplier, or of all, as CSV in the import layout.
+    Export {
+        /// Only this supplier's products (default: every supplier).
+        #[arg(long)]
+        supplier: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -91,5 +119,152 @@ pub async fn run(command: CatalogCommand, config: Option<&Path>) -> anyhow::Resu
             }
             Ok(())
         }
+        CatalogCommand::Import {
+            file,
+            supplier,
+            skip_invalid,
+            data,
+        } => {
+            let settings = load_with_data(config, data)?;
+            tokio::task::spawn_blocking(move || import(&settings, &file, &supplier, skip_invalid))
+                .await?
+        }
+        CatalogCommand::Export {
+            supplier,
+            out,
+            data,
+        } => {
+            let settings = load_with_data(config, data)?;
+            tokio::task::spawn_blocking(move || export(&settings, supplier.as_deref(), out)).await?
+        }
     }
+}
+
+fn unknown_supplier(code: &str) -> anyhow::Error {
+    anyhow::anyhow!("unknown supplier `{code}`: `kaibo catalog suppliers` lists the supplier codes")
+}
+
+/// Reads at most one byte more than the limit, so an oversized file is reported as such
+/// without being read whole.
+fn read_limited(file: &Path, limits: &ImportLimits) -> anyhow::Result<Vec<u8>> {
+    let f = std::fs::File::open(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let mut bytes = Vec::new();
+    f.take(limits.max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    Ok(bytes)
+}
+
+fn import(
+    settings: &crate::config::Settings,
+    file: &Path,
+    code: &str,
+    skip_invalid: bool,
+) -> anyhow::Result<()> {
+    let limits = ImportLimits::CLI;
+    let bytes = read_limited(file, &limits)?;
+    let pool = open_database(settings)?;
+    let mut conn = pool.get()?;
+    let supplier =
+        model::supplier_by_code(&mut conn, code)?.ok_or_else(|| unknown_supplier(code))?;
+    let started = Instant::now();
+    let parsed = csv_io::parse(&bytes, &limits);
+    drop(bytes);
+    let name = file.display();
+    let bar = progress_bar(parsed.valid_rows() as u64, "rows");
+    let now = chrono::Utc::now().naive_utc();
+    let result = csv_io::import(&mut conn, &supplier, &parsed, skip_invalid, now, |n| {
+        bar.set_position(n)
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => {
+            if summary.rows_skipped > 0 {
+                let mut stderr = std::io::stderr().lock();
+                for e in &parsed.errors {
+                    let _ = writeln!(stderr, "{name}: {}", e.message(Locale::En));
+                }
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "Imported {name} for {} in {secs:.1} s: {} product(s) added, {} updated; {} SKU(s) added, {} updated; {} row(s) skipped.",
+                supplier.code,
+                summary.products_added,
+                summary.products_updated,
+                summary.skus_added,
+                summary.skus_updated,
+                summary.rows_skipped,
+            );
+            Ok(())
+        }
+        Err(ImportError::Invalid(errors)) => {
+            let mut stderr = std::io::stderr().lock();
+            for e in &errors {
+                let _ = writeln!(stderr, "{name}: {}", e.message(Locale::En));
+            }
+            let _ = writeln!(
+                stderr,
+                "{name}: {} problem(s) in {} row(s); nothing was imported.{}",
+                errors.iter().filter(|e| e.line != 0).count(),
+                parsed.rows,
+                if parsed.is_fatal() || skip_invalid {
+                    ""
+                } else {
+                    " Fix the file, or use --skip-invalid to import the valid rows."
+                }
+            );
+            drop(stderr);
+            std::process::exit(1);
+        }
+        Err(ImportError::Db(e)) => {
+            Err(anyhow::Error::new(e).context("the import failed; nothing was imported"))
+        }
+    }
+}
+
+fn export(
+    settings: &crate::config::Settings,
+    code: Option<&str>,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let pool = open_database(settings)?;
+    let mut conn = pool.get()?;
+    let supplier = match code {
+        Some(code) => {
+            Some(model::supplier_by_code(&mut conn, code)?.ok_or_else(|| unknown_supplier(code))?)
+        }
+        None => None,
+    };
+    match out {
+        Some(path) => {
+            // Written beside the target and renamed, so a failed export leaves no half file.
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(".part");
+            let tmp = path.with_file_name(name);
+            let written = (|| -> anyhow::Result<usize> {
+                let file = std::fs::File::create(&tmp)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+                let mut w = std::io::BufWriter::new(file);
+                let rows = csv_io::export(&mut conn, supplier.as_ref(), &mut w)?;
+                w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                std::fs::rename(&tmp, &path)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                Ok(rows)
+            })();
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            let rows = written?;
+            println!("Exported {rows} row(s) to {}.", path.display());
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            let rows = csv_io::export(&mut conn, supplier.as_ref(), &mut w)?;
+            w.flush()?;
+            eprintln!("Exported {rows} row(s).");
+        }
+    }
+    Ok(())
 }

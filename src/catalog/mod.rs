@@ -3,9 +3,11 @@
 //! index that matching and search run on.
 
 pub mod cli;
+pub mod csv_io;
 pub mod generate;
 pub mod index;
 pub mod model;
+pub mod pricing;
 pub mod regions;
 pub mod search;
 pub mod seed;

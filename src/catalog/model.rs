@@ -313,3 +313,16 @@ pub fn create_supplier(conn: &mut DbConn, mut supplier: Supplier) -> QueryResult
         Ok(supplier)
     })
 }
+
+/// (products, SKUs) of one supplier.
+pub fn supplier_counts(conn: &mut DbConn, supplier_id: i64) -> QueryResult<(i64, i64)> {
+    let p = products::table
+        .filter(products::supplier_id.eq(supplier_id))
+        .count()
+        .get_result(conn)?;
+    let s = skus::table
+        .filter(skus::supplier_id.eq(supplier_id))
+        .count()
+        .get_result(conn)?;
+    Ok((p, s))
+}

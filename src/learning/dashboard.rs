@@ -94,6 +94,7 @@ impl StepState<'_> {
     pub fn href(&self) -> Option<&'static str> {
         match self.step {
             SandboxStep::Profile => Some("/profile"),
+            SandboxStep::Selection => Some("/selection"),
             _ => None,
         }
     }

@@ -7,4 +7,5 @@ pub mod enrolment;
 pub mod progress;
 pub mod review;
 pub mod routes;
+pub mod steps;
 pub mod visits;

@@ -60,6 +60,10 @@ pub const FLASH_KEYS: &[&str] = &[
     "flash.password_changed",
     "flash.profile_saved",
     "flash.session_expired",
+    "flash.showcase_added",
+    "flash.showcase_updated",
+    "flash.showcase_removed",
+    "flash.supplier_saved",
 ];
 
 pub fn cookie<'a>(name: &'a str, value: String, settings: &Settings) -> Cookie<'a> {

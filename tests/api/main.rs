@@ -13,3 +13,4 @@ mod progress;
 mod routes;
 mod schema;
 mod security;
+mod selection;

@@ -1,0 +1,1244 @@
+//! CSV import and export of a supplier's catalog (layout and rules: docs/catalog-csv.md).
+//!
+//! One row per SKU; the product columns repeat on every row of a product. [`parse`]
+//! reads and validates the whole file in memory and collects every problem with its
+//! line and column; [`import`] then writes the valid rows in one write transaction:
+//! products are upserted by (supplier, `product_ref`), SKUs by (supplier, `sku`), and
+//! rows already stored but absent from the file are kept. [`export`] writes the same
+//! layout, so an export imports back unchanged.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use chrono::NaiveDateTime;
+use csv::ByteRecord;
+use diesel::prelude::*;
+
+use super::model::{self, CURRENCY, Product, Sku, Supplier};
+use super::taxonomy::CategoryPath;
+use crate::accounts::profile::{format_yuan, parse_yuan};
+use crate::db::schema::{products, skus, suppliers};
+use crate::db::{DbConn, write_tx};
+use crate::i18n::Locale;
+
+/// How much one import may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportLimits {
+    pub max_bytes: usize,
+    pub max_rows: usize,
+}
+
+impl ImportLimits {
+    /// `kaibo catalog import`.
+    pub const CLI: ImportLimits = ImportLimits {
+        max_bytes: 256 * 1024 * 1024,
+        max_rows: 2_000_000,
+    };
+    /// An upload through the supplier portal.
+    pub const UPLOAD: ImportLimits = ImportLimits {
+        max_bytes: 16 * 1024 * 1024,
+        max_rows: 200_000,
+    };
+}
+
+/// At most this many errors are listed; one more entry says how many were left out.
+pub const MAX_ERRORS: usize = 1_000;
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 5_000;
+const CODE_MAX: usize = 64;
+const TAGS_MAX: usize = 500;
+const URL_MAX: usize = 2_000;
+const VARIANT_MAX: usize = 50;
+const STOCK_MAX: i64 = 100_000_000;
+const WEIGHT_MAX: i64 = 1_000_000;
+
+/// One problem in the file: where (physical line of the record's start, the header being
+/// line 1, and the column if there is one) and what, as a translation key under `csv.`
+/// with its arguments. Line 0 is the closing "and N more" entry of a capped list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowError {
+    pub line: u64,
+    pub column: Option<String>,
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl RowError {
+    fn new(line: u64, column: Option<&str>, key: &'static str) -> Self {
+        Self {
+            line,
+            column: column.map(str::to_string),
+            key,
+            args: Vec::new(),
+        }
+    }
+
+    fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    /// `line 4, column cost: not a price: “abc”`, in the given language.
+    pub fn message(&self, locale: Locale) -> String {
+        let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reason = fill(&locale.t(self.key), &args);
+        let line = self.line.to_string();
+        match (&self.column, self.line) {
+            (_, 0) => reason,
+            (Some(column), _) => fill(
+                &locale.t("csv.at_line_column"),
+                &[("line", &line), ("column", column), ("reason", &reason)],
+            ),
+            (None, _) => fill(
+                &locale.t("csv.at_line"),
+                &[("line", &line), ("reason", &reason)],
+            ),
+        }
+    }
+}
+
+/// Replaces `%{name}` placeholders in one pass, so a value that itself contains a
+/// placeholder is left as it is.
+fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(start) = rest.find("%{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[..end];
+                match args.iter().find(|(k, _)| *k == name) {
+                    Some((_, v)) => out.push_str(v),
+                    None => out.push_str(&rest[start..start + 3 + end]),
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A value as quoted in a message: at most 60 characters.
+fn shown(value: &str) -> String {
+    const MAX: usize = 60;
+    match value.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &value[..i]),
+        None => value.to_string(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Supplier,
+    ProductRef,
+    Sku,
+    Title,
+    Description,
+    Category,
+    Tags,
+    ImageUrl,
+    Cost,
+    Suggested,
+    MinPrice,
+    Commission,
+    Stock,
+    Weight,
+    Size,
+    Colour,
+}
+
+const NCOL: usize = 16;
+
+/// Every column in the order the exporter writes them: (column, name, required).
+const COLUMNS: [(Col, &str, bool); NCOL] = [
+    (Col::Supplier, "supplier", false),
+    (Col::ProductRef, "product_ref", true),
+    (Col::Sku, "sku", true),
+    (Col::Title, "title", true),
+    (Col::Description, "description", false),
+    (Col::Category, "category", true),
+    (Col::Tags, "tags", false),
+    (Col::ImageUrl, "image_url", false),
+    (Col::Cost, "cost", true),
+    (Col::Suggested, "suggested_price", true),
+    (Col::MinPrice, "min_price", true),
+    (Col::Commission, "commission_percent", true),
+    (Col::Stock, "stock", true),
+    (Col::Weight, "weight_g", true),
+    (Col::Size, "size", false),
+    (Col::Colour, "colour", false),
+];
+
+/// The columns every row of one product must repeat identically.
+const PRODUCT_COLUMNS: [Col; 9] = [
+    Col::Title,
+    Col::Description,
+    Col::Category,
+    Col::Tags,
+    Col::ImageUrl,
+    Col::Cost,
+    Col::Suggested,
+    Col::MinPrice,
+    Col::Commission,
+];
+
+impl Col {
+    fn name(self) -> &'static str {
+        COLUMNS[self as usize].1
+    }
+
+    /// Header names are case-insensitive; spaces and hyphens count as underscores.
+    fn from_header(name: &str) -> Option<Col> {
+        let name = name.trim().to_lowercase().replace([' ', '-'], "_");
+        let name = match name.as_str() {
+            "color" => "colour",
+            other => other,
+        };
+        COLUMNS
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(c, _, _)| *c)
+    }
+}
+
+/// A validated product with its validated SKUs, in file order.
+#[derive(Debug, Clone, PartialEq)]
+struct ProductIn {
+    line: u64,
+    product_ref: String,
+    title: String,
+    description: String,
+    category: String,
+    /// Comma-separated, as stored.
+    tags: String,
+    image_url: Option<String>,
+    cost_fen: i64,
+    suggested_fen: i64,
+    min_price_fen: i64,
+    commission_bp: i32,
+    skus: Vec<SkuIn>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct SkuIn {
+    line: u64,
+    supplier: Option<String>,
+    sku_code: String,
+    size: Option<String>,
+    colour: Option<String>,
+    stock: i32,
+    weight_g: i32,
+}
+
+/// A read and validated file: the valid rows grouped by product, and every problem.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedCsv {
+    products: Vec<ProductIn>,
+    /// In line order, at most [`MAX_ERRORS`] of them plus a closing line-0 entry saying
+    /// how many more there were.
+    pub errors: Vec<RowError>,
+    /// Data rows read (blank rows not counted).
+    pub rows: usize,
+    /// The file as a whole is unusable (size, encoding, header): nothing can be imported,
+    /// even skipping invalid rows.
+    fatal: bool,
+    omitted: usize,
+}
+
+impl ParsedCsv {
+    /// Rows without any problem found while parsing.
+    pub fn valid_rows(&self) -> usize {
+        self.products.iter().map(|p| p.skus.len()).sum()
+    }
+
+    /// Products with at least one valid row.
+    pub fn valid_products(&self) -> usize {
+        self.products.len()
+    }
+
+    /// Whether the file's problems (if any) are about the whole file rather than rows,
+    /// so that `skip_invalid` cannot help.
+    pub fn is_fatal(&self) -> bool {
+        self.fatal
+    }
+}
+
+/// Collects errors up to the cap.
+#[derive(Default)]
+struct Errors {
+    list: Vec<RowError>,
+    omitted: usize,
+}
+
+impl Errors {
+    fn push(&mut self, error: RowError) {
+        if self.list.len() < MAX_ERRORS {
+            self.list.push(error);
+        } else {
+            self.omitted += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty() && self.omitted == 0
+    }
+
+    fn finish(mut self) -> Vec<RowError> {
+        self.list.sort_by_key(|e| e.line);
+        if self.omitted > 0 {
+            self.list
+                .push(RowError::new(0, None, "csv.more_errors").arg("count", self.omitted));
+        }
+        self.list
+    }
+}
+
+/// The first row of a product: what later rows are compared with.
+struct Slot {
+    first_line: u64,
+    product_ref: String,
+    /// Normalised values of the product columns (None where the field was unreadable).
+    norms: [Option<String>; PRODUCT_COLUMNS.len()],
+    fields: Option<ProductFields>,
+    skus: Vec<SkuIn>,
+}
+
+#[derive(Debug, Clone)]
+struct ProductFields {
+    title: String,
+    description: String,
+    category: String,
+    tags: String,
+    image_url: Option<String>,
+    cost_fen: i64,
+    suggested_fen: i64,
+    min_price_fen: i64,
+    commission_bp: i32,
+}
+
+struct Header {
+    /// For each column, its index in the record.
+    map: [Option<usize>; NCOL],
+    len: usize,
+}
+
+/// Reads and validates a whole file. Never fails: every problem is in `errors`.
+pub fn parse(bytes: &[u8], limits: &ImportLimits) -> ParsedCsv {
+    let mut errors = Errors::default();
+    let fatal = |errors: Errors, rows| {
+        let omitted = errors.omitted;
+        ParsedCsv {
+            products: Vec::new(),
+            errors: errors.finish(),
+            rows,
+            fatal: true,
+            omitted,
+        }
+    };
+    if bytes.len() > limits.max_bytes {
+        errors.push(
+            RowError::new(1, None, "csv.too_large").arg("max", limits.max_bytes / (1024 * 1024)),
+        );
+        return fatal(errors, 0);
+    }
+    if looks_utf16(bytes) {
+        errors.push(RowError::new(1, None, "csv.utf16"));
+        return fatal(errors, 0);
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut record = ByteRecord::new();
+    match reader.read_byte_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => {
+            errors.push(RowError::new(1, None, "csv.empty"));
+            return fatal(errors, 0);
+        }
+        Err(e) => {
+            errors.push(unreadable(&e));
+            return fatal(errors, 0);
+        }
+    }
+    let header_line = record.position().map_or(1, |p| p.line());
+    let (header, header_ok) = read_header(&record, header_line, &mut errors);
+    let Some(header) = header else {
+        return fatal(errors, 0);
+    };
+    let mut state = State {
+        slots: Vec::new(),
+        by_ref: HashMap::new(),
+        skus_seen: HashMap::new(),
+    };
+    let mut rows = 0usize;
+    let mut file_ok = header_ok;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                errors.push(unreadable(&e));
+                file_ok = false;
+                break;
+            }
+        }
+        if record.iter().all(|f| f.trim_ascii().is_empty()) {
+            continue;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if rows == limits.max_rows {
+            errors.push(RowError::new(line, None, "csv.too_many_rows").arg("max", limits.max_rows));
+            file_ok = false;
+            break;
+        }
+        rows += 1;
+        state.row(&header, &record, line, &mut errors);
+    }
+    if rows == 0 && file_ok && errors.is_empty() {
+        errors.push(RowError::new(header_line, None, "csv.no_rows"));
+        file_ok = false;
+    }
+    let products = state
+        .slots
+        .into_iter()
+        .filter(|s| !s.skus.is_empty())
+        .filter_map(|s| {
+            let f = s.fields?;
+            Some(ProductIn {
+                line: s.first_line,
+                product_ref: s.product_ref,
+                title: f.title,
+                description: f.description,
+                category: f.category,
+                tags: f.tags,
+                image_url: f.image_url,
+                cost_fen: f.cost_fen,
+                suggested_fen: f.suggested_fen,
+                min_price_fen: f.min_price_fen,
+                commission_bp: f.commission_bp,
+                skus: s.skus,
+            })
+        })
+        .collect();
+    let omitted = errors.omitted;
+    ParsedCsv {
+        products: if file_ok { products } else { Vec::new() },
+        errors: errors.finish(),
+        rows,
+        fatal: !file_ok,
+        omitted,
+    }
+}
+
+/// A UTF-16 byte-order mark, or the NUL bytes of UTF-16 text without one.
+fn looks_utf16(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xFE])
+        || bytes.starts_with(&[0xFE, 0xFF])
+        || (bytes.len() >= 4 && bytes[..4].contains(&0))
+}
+
+fn unreadable(e: &csv::Error) -> RowError {
+    let line = e.position().map_or(0, |p| p.line());
+    RowError::new(line, None, "csv.unreadable").arg("detail", e)
+}
+
+/// Maps header names to columns. Returns None when rows cannot be read at all (missing
+/// required columns), and whether the header is free of problems.
+fn read_header(record: &ByteRecord, line: u64, errors: &mut Errors) -> (Option<Header>, bool) {
+    let mut map = [None; NCOL];
+    let mut ok = true;
+    if record.len() == 1 && record[0].iter().any(|b| *b == b';' || *b == b'\t') {
+        errors.push(RowError::new(line, None, "csv.wrong_delimiter"));
+        return (None, false);
+    }
+    let expected = COLUMNS.map(|(_, n, _)| n).join(", ");
+    for (i, raw) in record.iter().enumerate() {
+        let position = (i + 1).to_string();
+        let name = match std::str::from_utf8(raw) {
+            Ok(name) => name.trim(),
+            Err(e) => {
+                errors.push(
+                    RowError::new(line, Some(&position), "csv.invalid_utf8")
+                        .arg("byte", e.valid_up_to() + 1),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        if name.is_empty() {
+            errors.push(RowError::new(line, Some(&position), "csv.unnamed_column"));
+            ok = false;
+            continue;
+        }
+        match Col::from_header(name) {
+            None => {
+                errors.push(
+                    RowError::new(line, Some(name), "csv.unknown_column")
+                        .arg("name", shown(name))
+                        .arg("expected", &expected),
+                );
+                ok = false;
+            }
+            Some(col) => match map[col as usize] {
+                Some(first) => {
+                    errors.push(
+                        RowError::new(line, Some(col.name()), "csv.duplicate_column")
+                            .arg("first", first + 1)
+                            .arg("position", i + 1),
+                    );
+                    ok = false;
+                }
+                None => map[col as usize] = Some(i),
+            },
+        }
+    }
+    let mut complete = true;
+    for (col, name, required) in COLUMNS {
+        if required && map[col as usize].is_none() {
+            errors.push(RowError::new(line, Some(name), "csv.missing_column"));
+            complete = false;
+        }
+    }
+    let header = complete.then_some(Header {
+        map,
+        len: record.len(),
+    });
+    (header, ok && complete)
+}
+
+struct State {
+    slots: Vec<Slot>,
+    by_ref: HashMap<String, usize>,
+    skus_seen: HashMap<String, u64>,
+}
+
+/// One row's decoded fields and the problems found in it.
+struct Row<'a> {
+    line: u64,
+    vals: [&'a str; NCOL],
+    bad: [bool; NCOL],
+    errors: Vec<RowError>,
+}
+
+impl Row<'_> {
+    fn err(&mut self, col: Col, key: &'static str) -> &mut RowError {
+        self.errors
+            .push(RowError::new(self.line, Some(col.name()), key));
+        self.errors.last_mut().expect("just pushed")
+    }
+
+    fn fail(&mut self, col: Col, key: &'static str, args: &[(&'static str, String)]) {
+        let e = self.err(col, key);
+        e.args.extend(args.iter().cloned());
+    }
+
+    /// A text field: None when unreadable, empty but required, or too long.
+    fn text(&mut self, col: Col, required: bool, max: usize) -> Option<String> {
+        if self.bad[col as usize] {
+            return None;
+        }
+        let value = self.vals[col as usize];
+        if value.is_empty() && required {
+            self.fail(col, "csv.required", &[]);
+            return None;
+        }
+        let length = value.chars().count();
+        if length > max {
+            self.fail(
+                col,
+                "csv.too_long",
+                &[("length", length.to_string()), ("max", max.to_string())],
+            );
+            return None;
+        }
+        Some(value.to_string())
+    }
+
+    fn optional(&mut self, col: Col, max: usize) -> Option<Option<String>> {
+        self.text(col, false, max)
+            .map(|v| (!v.is_empty()).then_some(v))
+    }
+
+    fn price(&mut self, col: Col) -> Option<i64> {
+        if self.bad[col as usize] {
+            return None;
+        }
+        let value = self.vals[col as usize];
+        match parse_yuan(value) {
+            Ok(Some(0)) => {
+                self.fail(col, "csv.price_zero", &[]);
+                None
+            }
+            Ok(Some(fen)) => Some(fen),
+            Ok(None) => {
+                self.fail(col, "csv.required", &[]);
+                None
+            }
+            Err(_) => {
+                self.fail(col, "csv.not_a_price", &[("value", shown(value))]);
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, col: Col) -> Option<i64> {
+        if self.bad[col as usize] {
+            return None;
+        }
+        let value = self.vals[col as usize];
+        if value.is_empty() {
+            self.fail(col, "csv.required", &[]);
+            return None;
+        }
+        match value.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.fail(col, "csv.not_an_integer", &[("value", shown(value))]);
+                None
+            }
+        }
+    }
+}
+
+/// `15`, `15.5`, `15.25` or `15.25%` -> basis points, 0 to 10,000.
+fn parse_percent(input: &str) -> Option<i32> {
+    let input = input.trim().trim_end_matches('%').trim_end();
+    let (whole, frac) = input.split_once('.').unwrap_or((input, ""));
+    if whole.is_empty()
+        || whole.len() > 3
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let bp = whole.parse::<i32>().ok()? * 100 + format!("{frac:0<2}").parse::<i32>().ok()?;
+    (bp <= 10_000).then_some(bp)
+}
+
+fn format_percent(bp: i32) -> String {
+    match bp % 100 {
+        0 => format!("{}", bp / 100),
+        f if f % 10 == 0 => format!("{}.{}", bp / 100, f / 10),
+        f => format!("{}.{f:02}", bp / 100),
+    }
+}
+
+/// `a | b|c` -> `a,b,c` (as stored), or the first tag that contains a comma.
+fn parse_tags(input: &str) -> Result<String, &str> {
+    let mut tags: Vec<&str> = Vec::new();
+    for tag in input.split('|').map(str::trim).filter(|t| !t.is_empty()) {
+        if tag.contains(',') {
+            return Err(tag);
+        }
+        tags.push(tag);
+    }
+    Ok(tags.join(","))
+}
+
+fn parse_category(input: &str) -> Option<String> {
+    CategoryPath::parse(&input.to_lowercase()).map(|p| p.as_string())
+}
+
+fn valid_url(input: &str) -> bool {
+    url::Url::parse(input)
+        .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .unwrap_or(false)
+}
+
+/// The value a product column is compared by: parsed where it parses (so `29.9` equals
+/// `29.90`), else the text.
+fn normalise(col: Col, value: &str) -> String {
+    let parsed = match col {
+        Col::Cost | Col::Suggested | Col::MinPrice => {
+            parse_yuan(value).ok().flatten().map(|f| f.to_string())
+        }
+        Col::Commission => parse_percent(value).map(|b| b.to_string()),
+        Col::Category => parse_category(value),
+        Col::Tags => parse_tags(value).ok(),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| value.to_string())
+}
+
+impl State {
+    fn row(&mut self, header: &Header, record: &ByteRecord, line: u64, errors: &mut Errors) {
+        let mut row = Row {
+            line,
+            vals: [""; NCOL],
+            bad: [false; NCOL],
+            errors: Vec::new(),
+        };
+        if record.len() != header.len {
+            errors.push(
+                RowError::new(line, None, "csv.column_count")
+                    .arg("found", record.len())
+                    .arg("expected", header.len),
+            );
+            return;
+        }
+        for (c, index) in header.map.iter().enumerate() {
+            let Some(i) = index else { continue };
+            match std::str::from_utf8(&record[*i]) {
+                Ok(v) => row.vals[c] = v.trim(),
+                Err(e) => {
+                    row.bad[c] = true;
+                    row.errors.push(
+                        RowError::new(line, Some(COLUMNS[c].1), "csv.invalid_utf8")
+                            .arg("byte", e.valid_up_to() + 1),
+                    );
+                }
+            }
+        }
+        let supplier = row.optional(Col::Supplier, CODE_MAX);
+        let product_ref = row.text(Col::ProductRef, true, CODE_MAX);
+        let sku_code = row.text(Col::Sku, true, CODE_MAX);
+        let size = row.optional(Col::Size, VARIANT_MAX);
+        let colour = row.optional(Col::Colour, VARIANT_MAX);
+        let stock = row.integer(Col::Stock).and_then(|n| {
+            if n < 0 {
+                row.fail(
+                    Col::Stock,
+                    "csv.negative_stock",
+                    &[("value", n.to_string())],
+                );
+                None
+            } else if n > STOCK_MAX {
+                row.fail(
+                    Col::Stock,
+                    "csv.number_too_large",
+                    &[("max", STOCK_MAX.to_string())],
+                );
+                None
+            } else {
+                Some(n as i32)
+            }
+        });
+        let weight = row.integer(Col::Weight).and_then(|n| {
+            if n <= 0 {
+                row.fail(
+                    Col::Weight,
+                    "csv.weight_not_positive",
+                    &[("value", n.to_string())],
+                );
+                None
+            } else if n > WEIGHT_MAX {
+                row.fail(
+                    Col::Weight,
+                    "csv.number_too_large",
+                    &[("max", WEIGHT_MAX.to_string())],
+                );
+                None
+            } else {
+                Some(n as i32)
+            }
+        });
+        if let Some(code) = &sku_code {
+            if let Some(first) = self.skus_seen.get(code) {
+                row.fail(
+                    Col::Sku,
+                    "csv.duplicate_sku",
+                    &[("value", shown(code)), ("first", first.to_string())],
+                );
+            } else {
+                self.skus_seen.insert(code.clone(), line);
+            }
+        }
+        if let Some(product_ref) = product_ref {
+            let product_ok = match self.by_ref.get(&product_ref) {
+                Some(&index) => {
+                    let slot = &self.slots[index];
+                    for (k, col) in PRODUCT_COLUMNS.iter().enumerate() {
+                        if row.bad[*col as usize] {
+                            continue;
+                        }
+                        let Some(first) = &slot.norms[k] else {
+                            continue;
+                        };
+                        if normalise(*col, row.vals[*col as usize]) != *first {
+                            row.fail(
+                                *col,
+                                "csv.product_mismatch",
+                                &[
+                                    ("first", slot.first_line.to_string()),
+                                    ("product", shown(&product_ref)),
+                                ],
+                            );
+                        }
+                    }
+                    slot.fields.is_some()
+                }
+                None => {
+                    let norms = PRODUCT_COLUMNS.map(|col| {
+                        (!row.bad[col as usize]).then(|| normalise(col, row.vals[col as usize]))
+                    });
+                    let fields = product_fields(&mut row);
+                    let ok = fields.is_some();
+                    self.by_ref.insert(product_ref.clone(), self.slots.len());
+                    self.slots.push(Slot {
+                        first_line: line,
+                        product_ref: product_ref.clone(),
+                        norms,
+                        fields,
+                        skus: Vec::new(),
+                    });
+                    ok
+                }
+            };
+            if row.errors.is_empty()
+                && product_ok
+                && let (
+                    Some(supplier),
+                    Some(sku_code),
+                    Some(size),
+                    Some(colour),
+                    Some(stock),
+                    Some(weight_g),
+                ) = (supplier, sku_code, size, colour, stock, weight)
+            {
+                let index = self.by_ref[&product_ref];
+                self.slots[index].skus.push(SkuIn {
+                    line,
+                    supplier,
+                    sku_code,
+                    size,
+                    colour,
+                    stock,
+                    weight_g,
+                });
+            }
+        }
+        for e in row.errors {
+            errors.push(e);
+        }
+    }
+}
+
+/// The product columns of a product's first row, checked.
+fn product_fields(row: &mut Row) -> Option<ProductFields> {
+    let title = row.text(Col::Title, true, TITLE_MAX);
+    let description = row.text(Col::Description, false, DESCRIPTION_MAX);
+    let category = row.text(Col::Category, true, usize::MAX).and_then(|c| {
+        let parsed = parse_category(&c);
+        if parsed.is_none() {
+            row.fail(
+                Col::Category,
+                "csv.unknown_category",
+                &[("value", shown(&c))],
+            );
+        }
+        parsed
+    });
+    let tags = row
+        .text(Col::Tags, false, TAGS_MAX)
+        .and_then(|t| match parse_tags(&t) {
+            Ok(tags) => Some(tags),
+            Err(tag) => {
+                row.fail(Col::Tags, "csv.tag_comma", &[("value", shown(tag))]);
+                None
+            }
+        });
+    let image_url = row.optional(Col::ImageUrl, URL_MAX).and_then(|u| match u {
+        Some(url) if !valid_url(&url) => {
+            row.fail(Col::ImageUrl, "csv.bad_url", &[("value", shown(&url))]);
+            None
+        }
+        other => Some(other),
+    });
+    let cost = row.price(Col::Cost);
+    let suggested = row.price(Col::Suggested);
+    let min = row.price(Col::MinPrice);
+    let commission = if row.bad[Col::Commission as usize] {
+        None
+    } else {
+        let value = row.vals[Col::Commission as usize];
+        if value.is_empty() {
+            row.fail(Col::Commission, "csv.required", &[]);
+            None
+        } else {
+            let bp = parse_percent(value);
+            if bp.is_none() {
+                row.fail(
+                    Col::Commission,
+                    "csv.not_a_percent",
+                    &[("value", shown(value))],
+                );
+            }
+            bp
+        }
+    };
+    let yuan = |fen: i64| format_yuan(Some(fen));
+    if let (Some(min), Some(cost)) = (min, cost)
+        && min < cost
+    {
+        row.fail(
+            Col::MinPrice,
+            "csv.min_below_cost",
+            &[("min", yuan(min)), ("cost", yuan(cost))],
+        );
+        return None;
+    }
+    if let (Some(min), Some(suggested)) = (min, suggested)
+        && min > suggested
+    {
+        row.fail(
+            Col::MinPrice,
+            "csv.min_above_suggested",
+            &[("min", yuan(min)), ("suggested", yuan(suggested))],
+        );
+        return None;
+    }
+    Some(ProductFields {
+        title: title?,
+        description: description?,
+        category: category?,
+        tags: tags?,
+        image_url: image_url?,
+        cost_fen: cost?,
+        suggested_fen: suggested?,
+        min_price_fen: min?,
+        commission_bp: commission?,
+    })
+}
+
+/// What an import did. Rows identical to what is stored are neither written nor counted
+/// as updated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub products_added: usize,
+    pub products_updated: usize,
+    pub skus_added: usize,
+    pub skus_updated: usize,
+    pub rows_skipped: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{} invalid row(s)", .0.len())]
+    Invalid(Vec<RowError>),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// How many SKU rows are inserted between two progress reports.
+const PROGRESS_BATCH: usize = 3_000;
+
+/// Validates, then writes everything in ONE write transaction (atomic), unless
+/// `skip_invalid`, in which case the valid rows land and the invalid ones are counted in
+/// `rows_skipped` (a file-level problem such as a bad header still rejects the file).
+/// Bumps the catalog version when anything was written. `progress(n)` is called with
+/// the rows handled so far (written, or found unchanged).
+pub fn import(
+    conn: &mut DbConn,
+    supplier: &Supplier,
+    parsed: &ParsedCsv,
+    skip_invalid: bool,
+    now: NaiveDateTime,
+    mut progress: impl FnMut(u64),
+) -> Result<ImportSummary, ImportError> {
+    let mut errors = Errors {
+        list: parsed
+            .errors
+            .iter()
+            .filter(|e| e.line != 0)
+            .cloned()
+            .collect(),
+        omitted: parsed.omitted,
+    };
+    let mut keep: Vec<(&ProductIn, Vec<&SkuIn>)> = Vec::with_capacity(parsed.products.len());
+    for product in &parsed.products {
+        let rows: Vec<&SkuIn> = product
+            .skus
+            .iter()
+            .filter(|s| match &s.supplier {
+                Some(code) if !code.eq_ignore_ascii_case(&supplier.code) => {
+                    errors.push(
+                        RowError::new(s.line, Some("supplier"), "csv.wrong_supplier")
+                            .arg("value", shown(code))
+                            .arg("expected", &supplier.code),
+                    );
+                    false
+                }
+                _ => true,
+            })
+            .collect();
+        if !rows.is_empty() {
+            keep.push((product, rows));
+        }
+    }
+    if parsed.fatal || (!skip_invalid && !errors.is_empty()) {
+        return Err(ImportError::Invalid(errors.finish()));
+    }
+    let rows_kept: usize = keep.iter().map(|(_, rows)| rows.len()).sum();
+    let mut summary = ImportSummary {
+        rows_skipped: parsed.rows - rows_kept,
+        ..Default::default()
+    };
+    if keep.is_empty() {
+        return Ok(summary);
+    }
+    write_tx(conn, |conn| {
+        model::lock_for_write(conn)?;
+        let (_, mut next_product, mut next_sku) = model::next_ids(conn)?;
+        let stored_products: HashMap<String, Product> = products::table
+            .filter(products::supplier_id.eq(supplier.id))
+            .select(Product::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|p| (p.product_ref.clone(), p))
+            .collect();
+        let stored_skus: HashMap<String, Sku> = skus::table
+            .filter(skus::supplier_id.eq(supplier.id))
+            .select(Sku::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|s| (s.sku_code.clone(), s))
+            .collect();
+        let (mut new_products, mut changed_products) = (Vec::new(), Vec::new());
+        let (mut new_skus, mut changed_skus) = (Vec::new(), Vec::new());
+        let mut unchanged = 0usize;
+        for (p, rows) in &keep {
+            let stored = stored_products.get(&p.product_ref);
+            let product = Product {
+                id: stored.map_or(next_product, |s| s.id),
+                supplier_id: supplier.id,
+                product_ref: p.product_ref.clone(),
+                title: p.title.clone(),
+                description: p.description.clone(),
+                category: p.category.clone(),
+                tags: p.tags.clone(),
+                image_url: p.image_url.clone(),
+                cost_fen: p.cost_fen,
+                suggested_fen: p.suggested_fen,
+                min_price_fen: p.min_price_fen,
+                commission_bp: p.commission_bp,
+                currency: CURRENCY.to_string(),
+                updated_at: now,
+            };
+            let product_id = product.id;
+            match stored {
+                None => {
+                    next_product += 1;
+                    new_products.push(product);
+                }
+                Some(old) => {
+                    if (Product {
+                        updated_at: old.updated_at,
+                        ..product.clone()
+                    }) != *old
+                    {
+                        changed_products.push(product);
+                    }
+                }
+            }
+            for s in rows {
+                let stored = stored_skus.get(&s.sku_code);
+                let sku = Sku {
+                    id: stored.map_or(next_sku, |s| s.id),
+                    product_id,
+                    supplier_id: supplier.id,
+                    sku_code: s.sku_code.clone(),
+                    size: s.size.clone(),
+                    colour: s.colour.clone(),
+                    stock: s.stock,
+                    weight_g: s.weight_g,
+                };
+                match stored {
+                    None => {
+                        next_sku += 1;
+                        new_skus.push(sku);
+                    }
+                    Some(old) if *old == sku => unchanged += 1,
+                    Some(_) => changed_skus.push(sku),
+                }
+            }
+        }
+        let mut done = unchanged;
+        progress(done as u64);
+        model::insert_products(conn, &new_products)?;
+        for p in &changed_products {
+            diesel::update(products::table.find(p.id))
+                .set((
+                    products::title.eq(&p.title),
+                    products::description.eq(&p.description),
+                    products::category.eq(&p.category),
+                    products::tags.eq(&p.tags),
+                    products::image_url.eq(&p.image_url),
+                    products::cost_fen.eq(p.cost_fen),
+                    products::suggested_fen.eq(p.suggested_fen),
+                    products::min_price_fen.eq(p.min_price_fen),
+                    products::commission_bp.eq(p.commission_bp),
+                    products::updated_at.eq(p.updated_at),
+                ))
+                .execute(conn)?;
+        }
+        for chunk in new_skus.chunks(PROGRESS_BATCH) {
+            model::insert_skus(conn, chunk)?;
+            done += chunk.len();
+            progress(done as u64);
+        }
+        for (n, s) in changed_skus.iter().enumerate() {
+            diesel::update(skus::table.find(s.id))
+                .set((
+                    skus::product_id.eq(s.product_id),
+                    skus::size.eq(&s.size),
+                    skus::colour.eq(&s.colour),
+                    skus::stock.eq(s.stock),
+                    skus::weight_g.eq(s.weight_g),
+                ))
+                .execute(conn)?;
+            if n % 500 == 499 {
+                progress((done + n + 1) as u64);
+            }
+        }
+        done += changed_skus.len();
+        progress(done as u64);
+        summary.products_added = new_products.len();
+        summary.products_updated = changed_products.len();
+        summary.skus_added = new_skus.len();
+        summary.skus_updated = changed_skus.len();
+        if !(new_products.is_empty()
+            && changed_products.is_empty()
+            && new_skus.is_empty()
+            && changed_skus.is_empty())
+        {
+            model::bump_version(conn, now)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(summary)
+}
+
+/// Products read per query while exporting.
+const EXPORT_PAGE: i64 = 2_000;
+
+/// Writes the CSV (UTF-8 with BOM, same layout the importer reads, so export -> import
+/// round-trips) of one supplier or of all, in product order; returns the rows written.
+/// Products without SKUs have no row and are left out.
+pub fn export(
+    conn: &mut DbConn,
+    supplier: Option<&Supplier>,
+    out: &mut dyn Write,
+) -> anyhow::Result<usize> {
+    let codes: HashMap<i64, String> = match supplier {
+        Some(s) => HashMap::from([(s.id, s.code.clone())]),
+        None => suppliers::table
+            .select((suppliers::id, suppliers::code))
+            .load::<(i64, String)>(conn)?
+            .into_iter()
+            .collect(),
+    };
+    out.write_all(b"\xEF\xBB\xBF")?;
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(COLUMNS.map(|(_, name, _)| name))?;
+    let mut rows = 0usize;
+    let mut after = 0i64;
+    loop {
+        let mut query = products::table
+            .filter(products::id.gt(after))
+            .order(products::id)
+            .limit(EXPORT_PAGE)
+            .select(Product::as_select())
+            .into_boxed();
+        if let Some(s) = supplier {
+            query = query.filter(products::supplier_id.eq(s.id));
+        }
+        let page: Vec<Product> = query.load(conn)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let ids: Vec<i64> = page.iter().map(|p| p.id).collect();
+        let page_skus: Vec<Sku> = skus::table
+            .filter(skus::product_id.eq_any(&ids))
+            .order((skus::product_id, skus::id))
+            .select(Sku::as_select())
+            .load(conn)?;
+        let mut by_product: HashMap<i64, Vec<&Sku>> = HashMap::new();
+        for s in &page_skus {
+            by_product.entry(s.product_id).or_default().push(s);
+        }
+        for p in &page {
+            let Some(list) = by_product.get(&p.id) else {
+                continue;
+            };
+            let code = codes.get(&p.supplier_id).map_or("", String::as_str);
+            let tags = p.tag_list().join("|");
+            let (cost, suggested, min) = (
+                format_yuan(Some(p.cost_fen)),
+                format_yuan(Some(p.suggested_fen)),
+                format_yuan(Some(p.min_price_fen)),
+            );
+            let commission = format_percent(p.commission_bp);
+            for s in list {
+                let (stock, weight) = (s.stock.to_string(), s.weight_g.to_string());
+                writer.write_record([
+                    code,
+                    p.product_ref.as_str(),
+                    s.sku_code.as_str(),
+                    p.title.as_str(),
+                    p.description.as_str(),
+                    p.category.as_str(),
+                    tags.as_str(),
+                    p.image_url.as_deref().unwrap_or(""),
+                    cost.as_str(),
+                    suggested.as_str(),
+                    min.as_str(),
+                    commission.as_str(),
+                    stock.as_str(),
+                    weight.as_str(),
+                    s.size.as_deref().unwrap_or(""),
+                    s.colour.as_deref().unwrap_or(""),
+                ])?;
+                rows += 1;
+            }
+        }
+    }
+    writer.flush()?;
+    Ok(rows)
+}
+
+/// Every message key this module uses, for the translation test.
+#[cfg(test)]
+const KEYS: &[&str] = &[
+    "csv.at_line_column",
+    "csv.at_line",
+    "csv.more_errors",
+    "csv.too_large",
+    "csv.too_many_rows",
+    "csv.utf16",
+    "csv.invalid_utf8",
+    "csv.empty",
+    "csv.no_rows",
+    "csv.unreadable",
+    "csv.wrong_delimiter",
+    "csv.unnamed_column",
+    "csv.unknown_column",
+    "csv.duplicate_column",
+    "csv.missing_column",
+    "csv.column_count",
+    "csv.required",
+    "csv.too_long",
+    "csv.not_a_price",
+    "csv.price_zero",
+    "csv.min_below_cost",
+    "csv.min_above_suggested",
+    "csv.not_a_percent",
+    "csv.not_an_integer",
+    "csv.number_too_large",
+    "csv.negative_stock",
+    "csv.weight_not_positive",
+    "csv.unknown_category",
+    "csv.bad_url",
+    "csv.tag_comma",
+    "csv.duplicate_sku",
+    "csv.product_mismatch",
+    "csv.wrong_supplier",
+];
