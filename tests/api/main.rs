@@ -14,3 +14,4 @@ mod routes;
 mod schema;
 mod security;
 mod selection;
+mod supplier_portal;

@@ -1,11 +1,13 @@
 use kaibo::accounts::domain::Role;
 
 use crate::helpers::*;
+use crate::selection::{sandbox_app, unlock};
 
 #[tokio::test]
 async fn a_trainee_saves_a_creator_profile() {
-    let app = spawn_app().await;
+    let app = sandbox_app(0).await;
     app.register("creator@example.com", "Creator").await;
+    unlock(&app, &app.client, false).await;
     let response = app
         .post_form(
             "/profile",
@@ -32,7 +34,7 @@ async fn a_trainee_saves_a_creator_profile() {
     assert!(!page.contains("value=\"pets\" checked"));
     assert!(page.contains("value=\"25-34\" selected"));
     assert!(page.contains("value=\"72\""));
-    assert!(page.contains("Guangdong, 浙江"));
+    assert!(page.contains("广东, 浙江"), "regions in the page's language");
     assert!(page.contains("value=\"19.90\""));
     assert!(page.contains("value=\"199\""));
     assert!(page.contains("value=\"12000\""));
@@ -43,8 +45,9 @@ async fn a_trainee_saves_a_creator_profile() {
 
 #[tokio::test]
 async fn bad_profile_fields_are_named_and_nothing_is_saved() {
-    let app = spawn_app().await;
+    let app = sandbox_app(0).await;
     app.register("creator@example.com", "Creator").await;
+    unlock(&app, &app.client, false).await;
     let response = app
         .post_form(
             "/profile",
@@ -57,7 +60,7 @@ async fn bad_profile_fields_are_named_and_nothing_is_saved() {
                 ("price_max", "20"),
                 ("follower_count", "lots"),
                 ("platform", "myspace"),
-                ("top_regions", "a,b,c,d,e,f"),
+                ("top_regions", "Beijing, Shanghai, Tianjin, Hebei, Henan, Hubei"),
             ],
         )
         .await;
@@ -72,6 +75,11 @@ async fn bad_profile_fields_are_named_and_nothing_is_saved() {
     ] {
         assert!(html.contains(message), "missing {message:?}");
     }
+    let response = app
+        .post_form("/profile", &[("display_name", "Renamed"), ("top_regions", "Atlantis")])
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("A region is not one we know"));
     assert!(html.contains("value=\"140\""), "typed values are kept");
     let page = app.get_html("/profile").await;
     assert!(page.contains("value=\"Creator\""), "name unchanged");
@@ -89,4 +97,22 @@ async fn staff_profiles_have_no_creator_section() {
         .unwrap();
     assert!(page.contains("Display name"));
     assert!(!page.contains("Creator profile"));
+}
+
+#[tokio::test]
+async fn the_creator_profile_waits_for_its_module_and_ignores_early_fields() {
+    let app = sandbox_app(0).await;
+    app.register("early@example.com", "Early").await;
+    let page = app.get_html("/profile").await;
+    assert!(!page.contains("name=\"niche\""));
+    assert!(page.contains("Know your audience"), "names the module that opens it");
+    // Fields sent anyway are not stored.
+    let response = app
+        .post_form("/profile", &[("display_name", "Early"), ("niche", "beauty")])
+        .await;
+    assert_eq!(response.status(), 303);
+    unlock(&app, &app.client, false).await;
+    let page = app.get_html("/profile").await;
+    assert!(page.contains("name=\"niche\""));
+    assert!(!page.contains("value=\"beauty\" checked"));
 }

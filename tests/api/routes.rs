@@ -16,6 +16,9 @@ enum Access {
     Only(Role),
     /// Only these roles.
     Roles(&'static [Role]),
+    /// A sandbox step of this role, locked for a new account: 403 for everyone logged
+    /// in (the trainee's explains what opens it).
+    Locked(Role),
 }
 
 const GET_ROUTES: &[(&str, Access)] = &[
@@ -76,6 +79,11 @@ const GET_ROUTES: &[(&str, Access)] = &[
         "/instructor/export/xapi.json?course=first-live-sale",
         Access::Roles(STAFF),
     ),
+    ("/selection", Access::Locked(Role::Trainee)),
+    ("/selection/products/1", Access::Locked(Role::Trainee)),
+    ("/showcase", Access::Locked(Role::Trainee)),
+    ("/instructor/showcases", Access::Roles(STAFF)),
+    ("/supplier/catalog", Access::Only(Role::Supplier)),
 ];
 
 const STAFF: &[Role] = &[Role::Instructor, Role::Admin];
@@ -91,6 +99,11 @@ const POST_ROUTES: &[&str] = &[
     "/courses/first-live-sale/what-is-live-commerce/quiz",
     "/review",
     "/instructor/groups",
+    "/showcase/items",
+    "/showcase/items/1",
+    "/showcase/items/1/remove",
+    "/supplier/catalog/profile",
+    "/supplier/catalog/upload",
 ];
 
 fn expected_get(access: Access, role: Option<Role>) -> u16 {
@@ -104,6 +117,8 @@ fn expected_get(access: Access, role: Option<Role>) -> u16 {
         (Access::Only(_), Some(_)) => 403,
         (Access::Roles(allowed), Some(role)) if allowed.contains(&role) => 200,
         (Access::Roles(_), Some(_)) => 403,
+        (Access::Locked(_), None) => 303,
+        (Access::Locked(_), Some(_)) => 403,
     }
 }
 
