@@ -369,7 +369,7 @@ pub fn parse(bytes: &[u8], limits: &ImportLimits) -> ParsedCsv {
             return fatal(errors, 0);
         }
     }
-    let header_line = record.position().map_or(1, |p| p.line());
+    let header_line = start_line(bytes, &record).max(1);
     let (header, header_ok) = read_header(&record, header_line, &mut errors);
     let Some(header) = header else {
         return fatal(errors, 0);
@@ -394,7 +394,7 @@ pub fn parse(bytes: &[u8], limits: &ImportLimits) -> ParsedCsv {
         if record.iter().all(|f| f.trim_ascii().is_empty()) {
             continue;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = start_line(bytes, &record);
         if rows == limits.max_rows {
             errors.push(RowError::new(line, None, "csv.too_many_rows").arg("max", limits.max_rows));
             file_ok = false;
@@ -437,6 +437,21 @@ pub fn parse(bytes: &[u8], limits: &ImportLimits) -> ParsedCsv {
         fatal: !file_ok,
         omitted,
     }
+}
+
+/// The physical line a record starts on. The reader's position is where it started
+/// reading, before any blank lines it skipped, so those are counted here.
+fn start_line(bytes: &[u8], record: &ByteRecord) -> u64 {
+    let Some(pos) = record.position() else {
+        return 0;
+    };
+    let from = (pos.byte() as usize).min(bytes.len());
+    let skipped = bytes[from..]
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .filter(|b| **b == b'\n')
+        .count();
+    pos.line() + skipped as u64
 }
 
 /// A UTF-16 byte-order mark, or the NUL bytes of UTF-16 text without one.
@@ -1242,3 +1257,564 @@ const KEYS: &[&str] = &[
     "csv.product_mismatch",
     "csv.wrong_supplier",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "supplier,product_ref,sku,title,description,category,tags,image_url,cost,suggested_price,min_price,commission_percent,stock,weight_g,size,colour";
+
+    /// A valid row of product `p`, SKU `s`.
+    fn row(p: &str, s: &str) -> String {
+        format!(
+            "sup-1,{p},{s},Silk Serum,Light and fast,beauty/skincare,serum|hydrating,https://img.example.com/a.jpg,20.00,59.90,29.9,15.5,100,120,30ml,"
+        )
+    }
+
+    /// `row` with one column replaced.
+    fn row_with(p: &str, s: &str, column: &str, value: &str) -> String {
+        let i = HEADER.split(',').position(|c| c == column).unwrap();
+        let mut fields: Vec<String> = row(p, s).split(',').map(str::to_string).collect();
+        fields[i] = value.to_string();
+        fields.join(",")
+    }
+
+    fn file(rows: &[String]) -> Vec<u8> {
+        let mut text = String::from(HEADER);
+        for r in rows {
+            text.push('\n');
+            text.push_str(r);
+        }
+        text.push('\n');
+        text.into_bytes()
+    }
+
+    fn parse_all(bytes: &[u8]) -> ParsedCsv {
+        parse(bytes, &ImportLimits::CLI)
+    }
+
+    /// (line, column, key) of each error.
+    fn problems(parsed: &ParsedCsv) -> Vec<(u64, Option<&str>, &str)> {
+        parsed
+            .errors
+            .iter()
+            .map(|e| (e.line, e.column.as_deref(), e.key))
+            .collect()
+    }
+
+    fn only(bytes: &[u8]) -> (u64, Option<String>, &'static str) {
+        let parsed = parse_all(bytes);
+        assert_eq!(parsed.errors.len(), 1, "{:#?}", parsed.errors);
+        let e = &parsed.errors[0];
+        (e.line, e.column.clone(), e.key)
+    }
+
+    fn col(name: &str) -> Option<String> {
+        Some(name.to_string())
+    }
+
+    #[test]
+    fn a_good_file_groups_skus_by_product() {
+        let parsed = parse_all(&file(&[
+            row("P1", "P1-a"),
+            row("P2", "P2-a"),
+            row_with("P1", "P1-b", "size", "50ml"),
+        ]));
+        assert!(parsed.errors.is_empty(), "{:#?}", parsed.errors);
+        assert_eq!((parsed.rows, parsed.valid_rows()), (3, 3));
+        assert_eq!(parsed.valid_products(), 2);
+        let p1 = &parsed.products[0];
+        assert_eq!(p1.product_ref, "P1");
+        assert_eq!(
+            (
+                p1.cost_fen,
+                p1.suggested_fen,
+                p1.min_price_fen,
+                p1.commission_bp
+            ),
+            (2000, 5990, 2990, 1550)
+        );
+        assert_eq!(p1.tags, "serum,hydrating");
+        assert_eq!(p1.category, "beauty/skincare");
+        assert_eq!(p1.skus.len(), 2);
+        assert_eq!(p1.skus[1].size.as_deref(), Some("50ml"));
+        assert_eq!(p1.skus[1].line, 4);
+        assert_eq!(p1.skus[0].colour, None);
+    }
+
+    #[test]
+    fn a_utf8_bom_is_accepted_and_headers_are_case_insensitive_in_any_order() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(
+            "Weight_G,SKU,Product_Ref,Title,Category,Cost,Suggested Price,MIN_PRICE,commission_percent,Stock,Color\n\
+             120,A-1,A,Tea,tea/tea,10,20,15,10,5,green\n"
+                .as_bytes(),
+        );
+        let parsed = parse_all(&bytes);
+        assert!(parsed.errors.is_empty(), "{:#?}", parsed.errors);
+        assert_eq!(parsed.valid_rows(), 1);
+        assert_eq!(parsed.products[0].skus[0].colour.as_deref(), Some("green"));
+        assert_eq!(parsed.products[0].description, "");
+    }
+
+    #[test]
+    fn utf16_is_named() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in "product_ref,sku\n".encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        assert_eq!(only(&bytes), (1, None, "csv.utf16"));
+        let parsed = parse_all(&bytes);
+        assert!(parsed.is_fatal());
+        assert!(parsed.errors[0].message(Locale::En).contains("UTF-16"));
+        assert!(parsed.errors[0].message(Locale::En).contains("UTF-8"));
+        // Without a byte-order mark, the NUL bytes give it away.
+        assert_eq!(only(&bytes[2..]), (1, None, "csv.utf16"));
+    }
+
+    #[test]
+    fn invalid_utf8_names_line_and_column() {
+        let mut bytes = file(&[row("P1", "P1-a")]);
+        bytes.extend_from_slice(
+            b"sup-1,P2,P2-a,Bad \xE4\xBD title,x,beauty,,,20,59.9,29.9,15,1,1,,\n",
+        );
+        let parsed = parse_all(&bytes);
+        assert_eq!(problems(&parsed), [(3, Some("title"), "csv.invalid_utf8")]);
+        assert_eq!(parsed.valid_rows(), 1);
+        assert_eq!(
+            parsed.errors[0].message(Locale::En),
+            "line 3, column title: not valid UTF-8 text (byte 5 of the field); save the file as UTF-8"
+        );
+
+        let bytes = b"product_ref,s\xFFku\nx,y\n";
+        let parsed = parse_all(bytes);
+        assert_eq!(parsed.errors[0].line, 1);
+        assert_eq!(parsed.errors[0].column.as_deref(), Some("2"));
+        assert_eq!(parsed.errors[0].key, "csv.invalid_utf8");
+        assert!(parsed.is_fatal());
+    }
+
+    #[test]
+    fn header_problems_are_all_reported() {
+        let text = "product_ref,sku,title,title,category,cost,price,min_price,commission_percent,stock\nP,S,T,T,beauty,1,2,1,1,1\n";
+        let parsed = parse_all(text.as_bytes());
+        assert_eq!(
+            problems(&parsed),
+            [
+                (1, Some("title"), "csv.duplicate_column"),
+                (1, Some("price"), "csv.unknown_column"),
+                (1, Some("suggested_price"), "csv.missing_column"),
+                (1, Some("weight_g"), "csv.missing_column"),
+            ]
+        );
+        assert!(parsed.is_fatal());
+        assert_eq!(
+            parsed.errors[0].message(Locale::En),
+            "line 1, column title: the column appears twice (columns 3 and 4)"
+        );
+        // A semicolon-separated file is recognised as such.
+        assert_eq!(
+            only(b"product_ref;sku;title\nP;S;T\n"),
+            (1, None, "csv.wrong_delimiter")
+        );
+        assert_eq!(only(b""), (1, None, "csv.empty"));
+        assert_eq!(
+            only(format!("{HEADER}\n").as_bytes()),
+            (1, None, "csv.no_rows")
+        );
+    }
+
+    #[test]
+    fn unknown_columns_do_not_stop_row_checks() {
+        let text = format!("{HEADER},extra\n{},x\n", row_with("P", "S", "stock", "-1"));
+        let parsed = parse_all(text.as_bytes());
+        assert_eq!(
+            problems(&parsed),
+            [
+                (1, Some("extra"), "csv.unknown_column"),
+                (2, Some("stock"), "csv.negative_stock"),
+            ]
+        );
+        assert_eq!(parsed.valid_rows(), 0, "a bad header imports nothing");
+    }
+
+    #[test]
+    fn wrong_column_count_names_the_line() {
+        let bytes = file(&[row("P1", "P1-a"), "sup-1,P2,P2-a,too,short".into()]);
+        assert_eq!(only(&bytes), (3, None, "csv.column_count"));
+        assert_eq!(
+            parse_all(&bytes).errors[0].message(Locale::En),
+            "line 3: the row has 5 fields but the header has 16"
+        );
+    }
+
+    #[test]
+    fn bad_prices_are_named_with_their_value() {
+        let bytes = file(&[
+            row("P1", "P1-a"),
+            row("P2", "P2-a"),
+            row_with("P3", "P3-a", "cost", "abc"),
+        ]);
+        assert_eq!(only(&bytes), (4, col("cost"), "csv.not_a_price"));
+        assert_eq!(
+            parse_all(&bytes).errors[0].message(Locale::En),
+            "line 4, column cost: not a price: “abc” (write yuan such as 29.90)"
+        );
+        assert_eq!(
+            parse_all(&bytes).errors[0].message(Locale::ZhCn),
+            "第 4 行，cost 列：不是有效的价格：“abc”（请以元为单位填写，如 29.90）"
+        );
+        for (value, key) in [
+            ("-5", "csv.not_a_price"),
+            ("1.234", "csv.not_a_price"),
+            ("0", "csv.price_zero"),
+            ("", "csv.required"),
+        ] {
+            let bytes = file(&[row_with("P", "S", "suggested_price", value)]);
+            assert_eq!(only(&bytes), (2, col("suggested_price"), key), "{value}");
+        }
+        // ¥ signs and one decimal are fine.
+        let bytes = file(&[row_with("P", "S", "cost", "¥19.5")]);
+        assert!(parse_all(&bytes).errors.is_empty());
+    }
+
+    #[test]
+    fn min_price_must_lie_between_cost_and_suggested() {
+        let bytes = file(&[row_with("P", "S", "min_price", "19.99")]);
+        assert_eq!(only(&bytes), (2, col("min_price"), "csv.min_below_cost"));
+        assert_eq!(
+            parse_all(&bytes).errors[0].message(Locale::En),
+            "line 2, column min_price: the minimum price 19.99 is below the cost 20"
+        );
+        let bytes = file(&[row("A", "A-1"), row_with("P", "S", "min_price", "60")]);
+        assert_eq!(
+            only(&bytes),
+            (3, col("min_price"), "csv.min_above_suggested")
+        );
+    }
+
+    #[test]
+    fn stock_weight_and_commission_are_checked() {
+        let cases = [
+            ("stock", "-3", "csv.negative_stock"),
+            ("stock", "2.5", "csv.not_an_integer"),
+            ("stock", "", "csv.required"),
+            ("stock", "999999999999", "csv.number_too_large"),
+            ("weight_g", "0", "csv.weight_not_positive"),
+            ("weight_g", "heavy", "csv.not_an_integer"),
+            ("commission_percent", "101", "csv.not_a_percent"),
+            ("commission_percent", "12.345", "csv.not_a_percent"),
+            ("commission_percent", "-1", "csv.not_a_percent"),
+        ];
+        for (column, value, key) in cases {
+            let bytes = file(&[row_with("P", "S", column, value)]);
+            assert_eq!(only(&bytes), (2, col(column), key), "{column}={value}");
+        }
+        let bytes = file(&[row_with("P", "S", "commission_percent", "12.25%")]);
+        assert_eq!(parse_all(&bytes).products[0].commission_bp, 1225);
+        for bp in [0, 5, 50, 1225, 1500, 1550, 10_000] {
+            assert_eq!(parse_percent(&format_percent(bp)), Some(bp));
+        }
+    }
+
+    #[test]
+    fn categories_urls_and_tags_are_checked() {
+        let cases = [
+            ("category", "beauty/rockets", "csv.unknown_category"),
+            ("category", "weapons", "csv.unknown_category"),
+            ("category", "", "csv.required"),
+            ("image_url", "javascript:alert(1)", "csv.bad_url"),
+            ("image_url", "ftp://x.example/a.png", "csv.bad_url"),
+        ];
+        for (column, value, key) in cases {
+            let bytes = file(&[row_with("P", "S", column, value)]);
+            assert_eq!(only(&bytes), (2, col(column), key), "{column}={value}");
+        }
+        let bytes = format!("{HEADER}\n{}\n", row_with("P", "S", "tags", "\"a,b|c\""));
+        assert_eq!(only(bytes.as_bytes()), (2, col("tags"), "csv.tag_comma"));
+        // Category paths are case-insensitive; a top category alone is fine.
+        let bytes = file(&[row_with("P", "S", "category", "Beauty/SkinCare")]);
+        assert_eq!(parse_all(&bytes).products[0].category, "beauty/skincare");
+        let bytes = file(&[row_with("P", "S", "category", "pets")]);
+        assert!(parse_all(&bytes).errors.is_empty());
+    }
+
+    #[test]
+    fn empty_required_and_over_long_fields_are_named() {
+        for column in ["product_ref", "sku", "title"] {
+            let bytes = file(&[row("A", "A-1"), row_with("P", "S", column, "")]);
+            assert_eq!(only(&bytes), (3, col(column), "csv.required"), "{column}");
+        }
+        let title = "长".repeat(TITLE_MAX + 1);
+        let bytes = file(&[row_with("P", "S", "title", &title)]);
+        assert_eq!(only(&bytes), (2, col("title"), "csv.too_long"));
+        assert_eq!(
+            parse_all(&bytes).errors[0].message(Locale::En),
+            "line 2, column title: too long: 201 characters, at most 200"
+        );
+        let ok = file(&[row_with("P", "S", "title", &"长".repeat(TITLE_MAX))]);
+        assert!(parse_all(&ok).errors.is_empty());
+        let description = "d".repeat(DESCRIPTION_MAX + 1);
+        let bytes = file(&[row_with("P", "S", "description", &description)]);
+        assert_eq!(only(&bytes), (2, col("description"), "csv.too_long"));
+    }
+
+    #[test]
+    fn duplicate_skus_name_the_first_line() {
+        let bytes = file(&[row("P1", "X"), row("P2", "Y"), row("P2", "X")]);
+        assert_eq!(only(&bytes), (4, col("sku"), "csv.duplicate_sku"));
+        assert_eq!(
+            parse_all(&bytes).errors[0].message(Locale::En),
+            "line 4, column sku: SKU “X” is already on line 2"
+        );
+    }
+
+    #[test]
+    fn rows_of_one_product_must_agree() {
+        let bytes = file(&[
+            row("P1", "P1-a"),
+            row("P2", "P2-a"),
+            // 59.9 is the same price as 59.90: not a difference.
+            row_with("P1", "P1-b", "suggested_price", "59.9"),
+            row_with("P1", "P1-c", "cost", "21"),
+        ]);
+        let parsed = parse_all(&bytes);
+        assert_eq!(
+            problems(&parsed),
+            [(5, Some("cost"), "csv.product_mismatch")]
+        );
+        assert_eq!(
+            parsed.errors[0].message(Locale::En),
+            "line 5, column cost: differs from line 2, the first row of product “P1”; every row of a product must repeat the same product columns"
+        );
+        assert_eq!(parsed.valid_rows(), 3);
+    }
+
+    #[test]
+    fn an_invalid_first_row_is_reported_once_and_invalidates_its_product() {
+        let bytes = file(&[
+            row_with("P1", "P1-a", "category", "nope"),
+            row_with("P1", "P1-b", "category", "nope"),
+            row("P2", "P2-a"),
+        ]);
+        let parsed = parse_all(&bytes);
+        assert_eq!(
+            problems(&parsed),
+            [(2, Some("category"), "csv.unknown_category")]
+        );
+        assert_eq!((parsed.rows, parsed.valid_rows()), (3, 1));
+    }
+
+    #[test]
+    fn lines_are_physical_and_blank_rows_are_ignored() {
+        let text = format!(
+            "{HEADER}\n{}\n\n{}\n,,,,,,,,,,,,,,,\n{}\n",
+            row("P1", "P1-a").replace("Light and fast", "\"two\nlines\""),
+            row("P2", "P2-a"),
+            row_with("P3", "P3-a", "stock", "-1"),
+        );
+        let parsed = parse_all(text.as_bytes());
+        assert_eq!(
+            problems(&parsed),
+            [(7, Some("stock"), "csv.negative_stock")]
+        );
+        assert_eq!(parsed.rows, 3);
+        assert_eq!(parsed.products[0].description, "two\nlines");
+        assert_eq!(parsed.products[1].line, 5);
+        // Windows line ends, and blank lines before the header.
+        let text = format!(
+            "\r\n{HEADER}\r\n\r\n{}\r\n{}\r\n",
+            row("P1", "P1-a"),
+            row_with("P2", "P2-a", "stock", "-1"),
+        );
+        assert_eq!(
+            only(text.as_bytes()),
+            (5, col("stock"), "csv.negative_stock")
+        );
+        let text = format!("\n\nproduct_ref\nP\n");
+        assert_eq!(parse_all(text.as_bytes()).errors[0].line, 3);
+    }
+
+    #[test]
+    fn oversized_files_are_rejected_where_they_cross_the_limit() {
+        let bytes = file(&[row("P1", "P1-a"), row("P1", "P1-b"), row("P1", "P1-c")]);
+        let limits = ImportLimits {
+            max_bytes: 1024 * 1024,
+            max_rows: 2,
+        };
+        let parsed = parse(&bytes, &limits);
+        assert_eq!(problems(&parsed), [(4, None, "csv.too_many_rows")]);
+        assert!(parsed.is_fatal());
+        assert_eq!(parsed.valid_rows(), 0);
+        assert_eq!(
+            parsed.errors[0].message(Locale::En),
+            "line 4: the file has more than 2 rows"
+        );
+        let limits = ImportLimits {
+            max_bytes: 100,
+            max_rows: 10,
+        };
+        let parsed = parse(&bytes, &limits);
+        assert_eq!(problems(&parsed), [(1, None, "csv.too_large")]);
+    }
+
+    #[test]
+    fn the_error_list_is_capped_and_says_how_many_more() {
+        let rows: Vec<String> = (0..MAX_ERRORS + 250)
+            .map(|i| row_with(&format!("P{i}"), &format!("S{i}"), "stock", "-1"))
+            .collect();
+        let parsed = parse_all(&file(&rows));
+        assert_eq!(parsed.errors.len(), MAX_ERRORS + 1);
+        assert_eq!(parsed.errors[MAX_ERRORS - 1].line, MAX_ERRORS as u64 + 1);
+        let last = parsed.errors.last().unwrap();
+        assert_eq!((last.line, last.key), (0, "csv.more_errors"));
+        assert_eq!(last.message(Locale::En), "and 250 more error(s) not listed");
+        assert_eq!(last.message(Locale::ZhCn), "另有 250 个错误未列出");
+    }
+
+    #[test]
+    fn every_key_is_translated_in_both_languages() {
+        for key in KEYS {
+            for locale in Locale::ALL {
+                let text = locale.t(key);
+                assert!(!text.ends_with(key), "{key} in {}", locale.code());
+            }
+        }
+        // Placeholders are filled once: a value that looks like one stays as it is.
+        assert_eq!(
+            fill("%{a} and %{b}", &[("a", "%{b}"), ("b", "x")]),
+            "%{b} and x"
+        );
+        assert_eq!(fill("50%{", &[]), "50%{");
+    }
+
+    mod database {
+        use super::*;
+        use crate::db::{DatabaseUrl, build_pool, run_migrations};
+
+        fn database() -> (tempfile::TempDir, crate::db::Pool) {
+            let dir = tempfile::tempdir().unwrap();
+            let pool = build_pool(&DatabaseUrl::Sqlite(dir.path().join("t.db")), 1).unwrap();
+            run_migrations(&pool).unwrap();
+            (dir, pool)
+        }
+
+        fn supplier(conn: &mut DbConn, code: &str) -> Supplier {
+            model::create_supplier(
+                conn,
+                Supplier {
+                    id: 0,
+                    code: code.into(),
+                    name: format!("Supplier {code}"),
+                    user_id: None,
+                    region: "zhejiang".into(),
+                    rating_centi: 480,
+                    handling_hours: 48,
+                    reliability_bp: 9700,
+                    return_days: 7,
+                    return_policy: "7-day returns".into(),
+                    created_at: now(),
+                },
+            )
+            .unwrap()
+        }
+
+        fn now() -> NaiveDateTime {
+            chrono::DateTime::from_timestamp(1_790_000_000, 0)
+                .unwrap()
+                .naive_utc()
+        }
+
+        #[test]
+        fn imports_upserts_rejects_and_round_trips() {
+            let (_dir, pool) = database();
+            let mut conn = pool.get().unwrap();
+            let sup = supplier(&mut conn, "sup-1");
+            let other = supplier(&mut conn, "sup-2");
+            let good = parse_all(&file(&[
+                row("P1", "P1-a"),
+                row_with("P1", "P1-b", "size", "50ml"),
+                row("P2", "P2-a"),
+            ]));
+            let mut seen = Vec::new();
+            let done = import(&mut conn, &sup, &good, false, now(), |n| seen.push(n)).unwrap();
+            assert_eq!(
+                done,
+                ImportSummary {
+                    products_added: 2,
+                    skus_added: 3,
+                    ..Default::default()
+                }
+            );
+            assert_eq!(seen.last(), Some(&3));
+            let version = model::version(&mut conn).unwrap();
+
+            // The same file again changes nothing and does not bump the version.
+            let again = import(&mut conn, &sup, &good, false, now(), |_| {}).unwrap();
+            assert_eq!(again, ImportSummary::default());
+            assert_eq!(model::version(&mut conn).unwrap(), version);
+
+            // A changed price and stock update in place; a new SKU is added.
+            let changed = parse_all(&file(&[
+                row_with("P1", "P1-a", "stock", "7"),
+                row_with("P2", "P2-a", "suggested_price", "69"),
+                row_with("P2", "P2-new", "suggested_price", "69"),
+            ]));
+            let done = import(&mut conn, &sup, &changed, false, now(), |_| {}).unwrap();
+            assert_eq!(
+                done,
+                ImportSummary {
+                    products_updated: 1,
+                    skus_added: 1,
+                    skus_updated: 1,
+                    ..Default::default()
+                }
+            );
+            assert!(model::version(&mut conn).unwrap() > version);
+            assert_eq!(model::sku_count(&mut conn).unwrap(), 4, "P1-b is kept");
+
+            // Rows for another supplier are refused; nothing is written.
+            let before = model::sku_count(&mut conn).unwrap();
+            let wrong = parse_all(&file(&[row("P9", "P9-a")]));
+            match import(&mut conn, &other, &wrong, false, now(), |_| {}) {
+                Err(ImportError::Invalid(errors)) => {
+                    assert_eq!(errors.len(), 1);
+                    assert_eq!((errors[0].line, errors[0].key), (2, "csv.wrong_supplier"));
+                    assert_eq!(errors[0].column.as_deref(), Some("supplier"));
+                }
+                other => panic!("{other:?}"),
+            }
+            // An invalid file writes nothing; with skip_invalid the good rows land.
+            let mixed = parse_all(&file(&[
+                row("P3", "P3-a"),
+                row_with("P4", "P4-a", "cost", "x"),
+                row_with("P3", "P3-b", "stock", "-1"),
+            ]));
+            assert!(matches!(
+                import(&mut conn, &sup, &mixed, false, now(), |_| {}),
+                Err(ImportError::Invalid(e)) if e.len() == 2
+            ));
+            assert_eq!(model::sku_count(&mut conn).unwrap(), before);
+            let done = import(&mut conn, &sup, &mixed, true, now(), |_| {}).unwrap();
+            assert_eq!(
+                (done.products_added, done.skus_added, done.rows_skipped),
+                (1, 1, 2)
+            );
+
+            // Export, then import the export: nothing changes.
+            let mut out = Vec::new();
+            let rows = export(&mut conn, Some(&sup), &mut out).unwrap();
+            assert_eq!(rows, 5);
+            assert!(out.starts_with(b"\xEF\xBB\xBFsupplier,product_ref,sku,"));
+            let text = String::from_utf8(out.clone()).unwrap();
+            assert!(text.contains(",serum|hydrating,"), "{text}");
+            assert!(text.contains(",20,59.90,29.90,15.5,"), "{text}");
+            let back = parse_all(&out);
+            assert!(back.errors.is_empty(), "{:#?}", back.errors);
+            let done = import(&mut conn, &sup, &back, false, now(), |_| {}).unwrap();
+            assert_eq!(done, ImportSummary::default());
+            let mut all = Vec::new();
+            assert_eq!(export(&mut conn, None, &mut all).unwrap(), 5);
+        }
+    }
+}

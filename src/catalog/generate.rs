@@ -314,7 +314,7 @@ impl Generator {
             (cat.conversion * (0.5 + quality) * price_factor * rng.random_range(0.7..1.4))
                 .clamp(0.001, 0.3);
         let return_rate =
-            (cat.return_rate * (1.7 - 1.2 * quality) * rng.random_range(0.7..1.3)).clamp(0.0, 0.8);
+            (cat.return_rate * (1.9 - 1.6 * quality) * rng.random_range(0.7..1.3)).clamp(0.0, 0.8);
         // Pick three segments, weighted by who buys the category.
         let mut shares: Vec<(usize, f64)> = (0..10).map(|s| (s, audience_share(cat, s))).collect();
         let max_share = shares.iter().map(|(_, w)| *w).fold(0.0, f64::max);
@@ -549,4 +549,47 @@ mod tests {
             / (by_quality.len() - half) as f64;
         assert!(high > low + 30.0, "ratings follow quality: {low} vs {high}");
     }
+
+    #[test]
+    fn better_suppliers_sell_products_that_come_back_less() {
+        let g = Generator::new(5, 60_000, (1, 1, 1), now());
+        let rating: std::collections::HashMap<i64, i32> =
+            g.suppliers.iter().map(|s| (s.id, s.rating_centi)).collect();
+        // Returns relative to the category's typical rate, so the category mix of good
+        // and poor suppliers does not decide the comparison.
+        let (mut good, mut poor) = ((0f64, 0f64), (0f64, 0f64));
+        for p in g {
+            let r = rating[&p.product.supplier_id];
+            let cat = crate::catalog::taxonomy::category(p.product.category.split('/').next().unwrap()).unwrap();
+            if let Some(all) = p.stats.iter().find(|s| s.segment == "all" && s.orders > 0) {
+                let slot = if r >= 440 { &mut good } else { &mut poor };
+                slot.0 += all.returns as f64 / cat.return_rate;
+                slot.1 += all.orders as f64;
+            }
+        }
+        let (good, poor) = (good.0 / good.1, poor.0 / poor.1);
+        assert!(good < poor * 0.85, "returns {good:.3} (rated 4.4+) vs {poor:.3}");
+    }
+}
+
+/// A generated catalog built straight into a matching index, without a database: for
+/// tests and benchmarks.
+pub fn in_memory_index(seed: u64, skus: u64) -> super::index::CatalogIndex {
+    use super::model::{IndexRows, ProductCore};
+    let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+        .unwrap_or_default()
+        .naive_utc();
+    let mut generator = Generator::new(seed, skus, (1, 1, 1), now);
+    let mut rows = IndexRows {
+        version: 1,
+        ..Default::default()
+    };
+    for item in generator.by_ref() {
+        let stock: i64 = item.skus.iter().map(|s| s.stock as i64).sum();
+        rows.stock.push((item.product.id, stock));
+        rows.products.push(ProductCore::from(&item.product));
+        rows.stats.extend(item.stats);
+    }
+    rows.suppliers = generator.suppliers;
+    super::index::CatalogIndex::build(rows)
 }

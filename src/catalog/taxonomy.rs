@@ -924,6 +924,13 @@ mod tests {
     }
 
     #[test]
+    fn profile_niches_are_the_top_categories() {
+        let top: Vec<&str> = CATEGORIES.iter().map(|c| c.slug).collect();
+        assert_eq!(crate::accounts::profile::NICHES, top.as_slice());
+        assert_eq!(crate::accounts::profile::AGE_BANDS, AGE_BANDS);
+    }
+
+    #[test]
     fn paths_parse_and_unknown_ones_do_not() {
         let p = CategoryPath::parse("beauty/skincare").unwrap();
         assert_eq!(p.as_string(), "beauty/skincare");

@@ -195,3 +195,133 @@ pub fn explain(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> Match 
         features,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::profile::CreatorProfile;
+    use crate::catalog::generate::in_memory_index;
+    use crate::catalog::regions;
+    use std::sync::OnceLock;
+
+    fn index() -> &'static CatalogIndex {
+        static INDEX: OnceLock<CatalogIndex> = OnceLock::new();
+        INDEX.get_or_init(|| in_memory_index(42, 20_000))
+    }
+
+    fn profile(niches: &str, age: &str, female: i32, band: (i64, i64), regions: &str) -> MatchProfile {
+        MatchProfile::from_profile(&CreatorProfile {
+            niche_categories: niches.into(),
+            audience_age_band: Some(age.into()),
+            audience_female_percent: Some(female),
+            top_regions: regions.into(),
+            price_min_fen: Some(band.0),
+            price_max_fen: Some(band.1),
+            follower_count: Some(20_000),
+            platform: Some("douyin".into()),
+        })
+    }
+
+    fn share(matches: &[Match], f: impl Fn(usize) -> bool) -> f64 {
+        matches.iter().filter(|m| f(m.index)).count() as f64 / matches.len() as f64
+    }
+
+    #[test]
+    fn niches_decide_what_comes_first() {
+        let idx = index();
+        let beauty = top_matches(idx, &profile("beauty", "25-34", 85, (3_000, 15_000), ""), &Filters::default(), 20);
+        let digital = top_matches(idx, &profile("digital", "18-24", 20, (10_000, 60_000), ""), &Filters::default(), 20);
+        assert_eq!(beauty.len(), 20);
+        let is = |slug: &'static str| move |i: usize| idx.category[i].top_slug() == slug;
+        assert!(share(&beauty, is("beauty")) >= 0.9);
+        assert!(share(&digital, is("digital")) >= 0.9);
+        assert!(beauty.iter().all(|m| m.reasons.contains(&Factor::Category)));
+        // Best first.
+        assert!(beauty.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+
+    #[test]
+    fn the_price_band_moves_the_prices() {
+        let idx = index();
+        let mean = |band| {
+            let m = top_matches(idx, &profile("food", "35-44", 60, band, ""), &Filters::default(), 20);
+            m.iter().map(|m| idx.suggested[m.index] as f64).sum::<f64>() / m.len() as f64
+        };
+        let cheap = mean((1_000, 3_000));
+        let dear = mean((15_000, 40_000));
+        assert!(dear > cheap * 3.0, "cheap {cheap} vs dear {dear}");
+    }
+
+    #[test]
+    fn the_audience_region_favours_nearby_suppliers() {
+        let idx = index();
+        // Mean distance from the top 50's suppliers to `to`, for an audience in `audience`.
+        let distance = |audience: &str, to: &str| {
+            let to = regions::index_of(to).unwrap();
+            let p = profile("food,snacks,home", "25-34", 60, (1_000, 8_000), audience);
+            let m = top_matches(idx, &p, &Filters::default(), 50);
+            m.iter()
+                .map(|m| regions::distance_km(idx.supplier_of(m.index).region, to))
+                .sum::<f64>()
+                / m.len() as f64
+        };
+        let south_for_south = distance("Guangdong", "guangdong");
+        let south_for_north = distance("Heilongjiang", "guangdong");
+        assert!(
+            south_for_south < south_for_north,
+            "{south_for_south} km vs {south_for_north} km"
+        );
+        let north_for_north = distance("Heilongjiang", "heilongjiang");
+        let north_for_south = distance("Guangdong", "heilongjiang");
+        assert!(north_for_north < north_for_south, "{north_for_north} vs {north_for_south}");
+    }
+
+    #[test]
+    fn the_audience_segment_weighs_its_own_history() {
+        let idx = index();
+        let women = profile("apparel", "25-34", 100, (5_000, 30_000), "");
+        let men = profile("apparel", "25-34", 0, (5_000, 30_000), "");
+        let (fi, mi) = (women.main_segment, men.main_segment);
+        assert_ne!(fi, mi);
+        let conv = |m: &[Match], seg: usize| {
+            m.iter().map(|m| idx.conversion[m.index][seg] as f64).sum::<f64>() / m.len() as f64
+        };
+        let for_women = top_matches(idx, &women, &Filters::default(), 20);
+        let for_men = top_matches(idx, &men, &Filters::default(), 20);
+        assert!(conv(&for_women, fi) > conv(&for_men, fi), "women's list converts better with women");
+        assert!(conv(&for_men, mi) > conv(&for_women, mi), "men's list converts better with men");
+    }
+
+    #[test]
+    fn smoothing_keeps_new_products_in_the_running() {
+        let idx = index();
+        let p = profile("pets", "25-34", 70, (2_000, 20_000), "");
+        // A product without history scores the category's average on conversion, not 0.
+        let new = (0..idx.len())
+            .find(|i| idx.counts[*i][crate::catalog::taxonomy::SEGMENT_ALL].views == 0)
+            .expect("some products are new");
+        let f = features(idx, &p, new);
+        assert!((f[Factor::Conversion as usize] - 0.5).abs() < 0.01, "{f:?}");
+        assert!((f[Factor::Returns as usize] - 0.5).abs() < 0.01, "{f:?}");
+    }
+
+    #[test]
+    fn filters_are_applied() {
+        let idx = index();
+        let p = profile("beauty", "25-34", 85, (3_000, 15_000), "");
+        let filters = Filters {
+            category: crate::catalog::taxonomy::CategoryPath::parse("pets/pet-food"),
+            price_max_fen: Some(5_000),
+            min_margin_bp: Some(3_000),
+            ..Default::default()
+        };
+        let m = top_matches(idx, &p, &filters, 20);
+        assert!(!m.is_empty());
+        for m in &m {
+            assert_eq!(idx.category[m.index].as_string(), "pets/pet-food");
+            assert!(idx.suggested[m.index] <= 5_000);
+            assert!(margin_rate(idx, &p, m.index) >= 0.3);
+        }
+        assert!(top_matches(idx, &p, &Filters::default(), 0).is_empty());
+    }
+}
