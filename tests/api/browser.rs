@@ -527,3 +527,109 @@ async fn chromium_reviews_missed_questions_and_an_instructor_reads_the_cohort() 
     full_screenshot(&browser, "trainee-360-en").await;
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn chromium_picks_matched_products_into_a_showcase() {
+    let Some((driver_path, chromium)) = browser_tools() else {
+        let reason = "SKIPPED browser test: chromium and chromedriver are not installed";
+        assert!(
+            std::env::var("KAIBO_REQUIRE_BROWSER").is_err(),
+            "{reason}, but KAIBO_REQUIRE_BROWSER is set"
+        );
+        eprintln!("{reason}");
+        return;
+    };
+    use kaibo::accounts::domain::Role;
+    let app = crate::selection::sandbox_app(5_000).await;
+    // The course steps and the profile over HTTP; the selection itself in the browser.
+    let email = app.create_user(Role::Trainee);
+    let http = new_client();
+    app.login_with(&http, &email, PASSWORD).await;
+    crate::selection::unlock(&app, &http, true).await;
+    crate::selection::beauty_profile(&app, &http).await;
+
+    let driver = start_driver(&driver_path).await;
+    let browser = open_browser(&driver, &chromium, "en").await;
+    log_in(&browser, &app, &email).await;
+    browser.goto(&app.url("/selection")).await.unwrap();
+    let text = body_text(&browser).await;
+    assert!(text.contains("In your niche: Beauty"), "{text}");
+    full_screenshot(&browser, "selection-360-en").await;
+
+    // Search with a typo through the form.
+    fill(&browser, "#q", "sreum").await;
+    click(&browser, "form[role=search] button[type=submit]").await;
+    browser
+        .wait()
+        .for_element(Locator::Css("input#q[value='sreum']"))
+        .await
+        .unwrap();
+    let text = body_text(&browser).await;
+    assert!(text.contains("Serum"), "a typo still finds serums: {text}");
+    screenshot(&browser, "selection-search-360-en").await;
+
+    // Choose a price on the product page, check the margin, add it.
+    click(&browser, "ol.matches li:first-child h2 a").await;
+    browser.wait().for_element(Locator::Css("#price")).await.unwrap();
+    let min_text = body_text(&browser).await;
+    assert!(min_text.contains("Your margin per sale"));
+    click(&browser, "form[action='/showcase/items'] button[type=submit]").await;
+    browser
+        .wait()
+        .for_url(&url::Url::parse(&app.url("/showcase")).unwrap())
+        .await
+        .unwrap();
+    let text = body_text(&browser).await;
+    assert!(text.contains("1 / 20"), "{text}");
+    full_screenshot(&browser, "showcase-360-en").await;
+
+    // A price outside the range is named on the field.
+    fill(&browser, "form.price-form input[name=price]", "0.01").await;
+    click(&browser, "form.price-form button[type=submit]").await;
+    browser.wait().for_element(Locator::Css(".field-error")).await.unwrap();
+    assert!(body_text(&browser).await.contains("Choose a price from"));
+    screenshot(&browser, "showcase-error-360-en").await;
+
+    browser.goto(&app.url("/selection/products/1?price=1")).await.unwrap();
+    full_screenshot(&browser, "product-360-en").await;
+
+    // The same list in Chinese.
+    browser.goto(&app.url("/selection")).await.unwrap();
+    click(&browser, "form.lang button[value='zh-CN']").await;
+    browser
+        .wait()
+        .for_element(Locator::Css("html[lang='zh-CN']"))
+        .await
+        .unwrap();
+    let text = body_text(&browser).await;
+    assert!(text.contains("属于你的领域"), "{text}");
+    screenshot(&browser, "selection-360-zh").await;
+    browser.close().await.unwrap();
+
+    // The supplier portal and the instructors' view.
+    let supplier = app.create_user(Role::Supplier);
+    let browser = open_browser(&driver, &chromium, "en").await;
+    log_in_to(&browser, &app, &supplier, "/supplier").await;
+    browser.goto(&app.url("/supplier/catalog")).await.unwrap();
+    fill(&browser, "#name", "Hangzhou Browser Goods").await;
+    browser
+        .find(Locator::Css("#region option[value='zhejiang']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&browser, "form[action='/supplier/catalog/profile'] button[type=submit]").await;
+    browser.wait().for_element(Locator::Css("#file")).await.unwrap();
+    assert!(body_text(&browser).await.contains("Upload a CSV file"));
+    full_screenshot(&browser, "supplier-catalog-360-en").await;
+    browser.close().await.unwrap();
+
+    let instructor = app.create_user(Role::Instructor);
+    let browser = open_browser(&driver, &chromium, "en").await;
+    log_in_to(&browser, &app, &instructor, "/instructor").await;
+    browser.goto(&app.url("/instructor/showcases")).await.unwrap();
+    assert!(body_text(&browser).await.contains("Most picked products"));
+    full_screenshot(&browser, "instructor-showcases-360-en").await;
+    browser.close().await.unwrap();
+}
