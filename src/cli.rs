@@ -346,6 +346,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             );
         }
     }
+    if let Some((done, seconds)) = &app.seeded_catalog {
+        println!(
+            "\nDemo catalog: generated {} SKUs ({} products, {} suppliers) in {seconds:.1} s.",
+            done.skus, done.products, done.suppliers
+        );
+    }
+    println!("Catalog: {} products ready for matching.", app.catalog_products);
     let host = bind.rsplit_once(':').map_or(bind.as_str(), |(h, _)| h);
     let shown_host = if host == "0.0.0.0" || host == "[::]" {
         "127.0.0.1"

@@ -12,7 +12,7 @@ use rand_distr::{Distribution, LogNormal};
 use super::model::{CURRENCY, Product, ProductStat, Sku, Supplier};
 use super::regions::REGIONS;
 use super::taxonomy::{
-    AGE_BANDS, CATEGORIES, Category, SEGMENT_ALL, Variants, audience_share, segment_name,
+    CATEGORIES, Category, SEGMENT_ALL, Variants, audience_share, segment_name,
 };
 
 /// How often each category appears, roughly as on livestream platforms.
@@ -480,10 +480,28 @@ impl Iterator for Generator {
     }
 }
 
-/// For tests and the profile page: the age bands the statistics know.
-pub fn age_bands() -> &'static [&'static str] {
-    AGE_BANDS
+/// A generated catalog built straight into a matching index, without a database: for
+/// tests and benchmarks.
+pub fn in_memory_index(seed: u64, skus: u64) -> super::index::CatalogIndex {
+    use super::model::{IndexRows, ProductCore};
+    let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+        .unwrap_or_default()
+        .naive_utc();
+    let mut generator = Generator::new(seed, skus, (1, 1, 1), now);
+    let mut rows = IndexRows {
+        version: 1,
+        ..Default::default()
+    };
+    for item in generator.by_ref() {
+        let stock: i64 = item.skus.iter().map(|s| s.stock as i64).sum();
+        rows.stock.push((item.product.id, stock));
+        rows.products.push(ProductCore::from(&item.product));
+        rows.stats.extend(item.stats);
+    }
+    rows.suppliers = generator.suppliers;
+    super::index::CatalogIndex::build(rows)
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -570,26 +588,4 @@ mod tests {
         let (good, poor) = (good.0 / good.1, poor.0 / poor.1);
         assert!(good < poor * 0.85, "returns {good:.3} (rated 4.4+) vs {poor:.3}");
     }
-}
-
-/// A generated catalog built straight into a matching index, without a database: for
-/// tests and benchmarks.
-pub fn in_memory_index(seed: u64, skus: u64) -> super::index::CatalogIndex {
-    use super::model::{IndexRows, ProductCore};
-    let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
-        .unwrap_or_default()
-        .naive_utc();
-    let mut generator = Generator::new(seed, skus, (1, 1, 1), now);
-    let mut rows = IndexRows {
-        version: 1,
-        ..Default::default()
-    };
-    for item in generator.by_ref() {
-        let stock: i64 = item.skus.iter().map(|s| s.stock as i64).sum();
-        rows.stock.push((item.product.id, stock));
-        rows.products.push(ProductCore::from(&item.product));
-        rows.stats.extend(item.stats);
-    }
-    rows.suppliers = generator.suppliers;
-    super::index::CatalogIndex::build(rows)
 }

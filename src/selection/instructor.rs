@@ -21,6 +21,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/instructor/showcases", web::get().to(showcases_page));
 }
 
+/// One pick of a trainee: (product title, margin, price), in fen.
+type Pick = (String, i64, i64);
+
 pub struct TraineeLine {
     pub name: String,
     pub email: String,
@@ -88,7 +91,7 @@ pub async fn showcases_page(
     let platforms: HashMap<i64, Option<String>> = platforms.into_iter().collect();
     let mut counts = [0u64; 8];
     let mut rates = Vec::with_capacity(items.len());
-    let mut per_trainee: Vec<(i64, Vec<(String, i64, i64)>)> = Vec::new();
+    let mut per_trainee: Vec<(i64, Vec<Pick>)> = Vec::new();
     let mut per_product: HashMap<i64, (String, usize, i64)> = HashMap::new();
     for (user_id, product, price) in &items {
         let fee = platform_fee_bp(platforms.get(user_id).and_then(|p| p.as_deref()));

@@ -16,9 +16,9 @@ enum Access {
     Only(Role),
     /// Only these roles.
     Roles(&'static [Role]),
-    /// A sandbox step of this role, locked for a new account: 403 for everyone logged
-    /// in (the trainee's explains what opens it).
-    Locked(Role),
+    /// A trainee's sandbox step, locked for a new account: 403 for everyone logged in
+    /// (the trainee's page explains what opens it).
+    TraineeStep,
 }
 
 const GET_ROUTES: &[(&str, Access)] = &[
@@ -79,9 +79,9 @@ const GET_ROUTES: &[(&str, Access)] = &[
         "/instructor/export/xapi.json?course=first-live-sale",
         Access::Roles(STAFF),
     ),
-    ("/selection", Access::Locked(Role::Trainee)),
-    ("/selection/products/1", Access::Locked(Role::Trainee)),
-    ("/showcase", Access::Locked(Role::Trainee)),
+    ("/selection", Access::TraineeStep),
+    ("/selection/products/1", Access::TraineeStep),
+    ("/showcase", Access::TraineeStep),
     ("/instructor/showcases", Access::Roles(STAFF)),
     ("/supplier/catalog", Access::Only(Role::Supplier)),
 ];
@@ -117,8 +117,8 @@ fn expected_get(access: Access, role: Option<Role>) -> u16 {
         (Access::Only(_), Some(_)) => 403,
         (Access::Roles(allowed), Some(role)) if allowed.contains(&role) => 200,
         (Access::Roles(_), Some(_)) => 403,
-        (Access::Locked(_), None) => 303,
-        (Access::Locked(_), Some(_)) => 403,
+        (Access::TraineeStep, None) => 303,
+        (Access::TraineeStep, Some(_)) => 403,
     }
 }
 
