@@ -232,3 +232,69 @@ fn import_gift_converts_a_real_bank_that_then_passes_check() {
     );
     assert!(text(&missing.stderr).contains("cannot read /no/such.gift"));
 }
+
+/// `kaibo serve` on an empty database, as a new user runs it: demo accounts printed,
+/// 100,000 SKUs generated and ready for matching.
+#[tokio::test]
+async fn a_fresh_serve_has_the_demo_catalog_and_accounts() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let postgres = postgres_url().map(|server| {
+        let (url, name) = create_postgres_database(&server);
+        (server, name, url)
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kaibo"));
+    command
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(&data)
+        .env_remove("DATABASE_URL")
+        .env_remove("KAIBO_DEMO_CATALOG_SKUS")
+        .env("KAIBO_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some((_, _, url)) = &postgres {
+        command.env("DATABASE_URL", url);
+    }
+    let mut child = command.spawn().expect("start kaibo serve");
+    let stdout = child.stdout.take().unwrap();
+    // Read the console until the server says it is running (bounded by the process).
+    let printed = tokio::task::spawn_blocking(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("Kaibo is running") {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let url = match &postgres {
+        Some((_, _, url)) => kaibo::db::DatabaseUrl::Postgres(url.clone()),
+        None => kaibo::db::DatabaseUrl::Sqlite(data.join("kaibo.db")),
+    };
+    let skus = {
+        let pool = kaibo::db::build_pool(&url, 1).unwrap();
+        kaibo::catalog::model::sku_count(&mut pool.get().unwrap()).unwrap()
+    };
+    if let Some((server, name, _)) = &postgres {
+        drop_postgres_database(server, name);
+    }
+    assert!(printed.contains("trainee@kaibo.example"), "{printed}");
+    assert!(printed.contains("generated 100000 SKUs"), "{printed}");
+    assert!(printed.contains("products ready for matching"), "{printed}");
+    assert_eq!(health.expect("server answers").status(), 200);
+    assert_eq!(skus, 100_000);
+}
