@@ -462,3 +462,74 @@ async fn only_trainees_reach_selection_and_only_staff_the_showcases_view() {
     assert_eq!(r.status(), 303);
     assert!(location(&r).starts_with("/login"));
 }
+
+/// A second instance on the same database, as behind a load balancer.
+async fn second_instance(app: &TestApp) -> String {
+    let url = match &app.database_url {
+        kaibo::db::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        kaibo::db::DatabaseUrl::Postgres(url) => url.clone(),
+    };
+    let raw = kaibo::config::RawSettings {
+        bind: "127.0.0.1:0".into(),
+        data: app.data_dir.clone(),
+        database_url: Some(url),
+        pool_size: 2,
+        workers: 1,
+        hash_concurrency: 1,
+        seed_demo: false,
+        demo_catalog_skus: 0,
+        catalog_refresh_seconds: 1,
+        courses: sandbox_courses(),
+        ..kaibo::config::RawSettings::default()
+    };
+    let settings = kaibo::config::Settings::from_raw(raw).unwrap();
+    let other = kaibo::startup::Application::build_with_clock(settings, app.clock.clone())
+        .await
+        .expect("second instance starts");
+    let address = format!("http://127.0.0.1:{}", other.port());
+    tokio::spawn(other.run_until_stopped());
+    address
+}
+
+#[tokio::test]
+async fn another_instance_sees_a_catalog_change_within_its_refresh_interval() {
+    let app = sandbox_app(300).await;
+    let other = second_instance(&app).await;
+    let trainee = app.logged_in_as(Role::Trainee).await;
+    unlock(&app, &trainee, true).await;
+    // The trainee's session lives in the database, so it works on both instances.
+    let search = |base: String| {
+        let trainee = trainee.clone();
+        async move {
+            trainee
+                .get(format!("{base}/selection?q=added%20elsewhere"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!search(other.clone()).await.contains("Added Elsewhere Teapot"));
+    // A catalog change made elsewhere: a product renamed and the catalog's version
+    // bumped, as every catalog writer does.
+    {
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(products::table.find(1))
+            .set(products::title.eq("Added Elsewhere Teapot"))
+            .execute(&mut conn)
+            .unwrap();
+        model::bump_version(&mut conn, chrono::Utc::now().naive_utc()).unwrap();
+    }
+    // The other instance rebuilds within its one-second interval; wait up to 15 s.
+    let mut found = false;
+    for _ in 0..150 {
+        if search(other.clone()).await.contains("Added Elsewhere Teapot") {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(found, "the second instance reloaded the catalog");
+}
