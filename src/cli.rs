@@ -352,7 +352,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             done.skus, done.products, done.suppliers
         );
     }
-    println!("Catalog: {} products ready for matching.", app.catalog_products);
+    println!(
+        "Catalog: {} products ready for matching.",
+        app.catalog_products
+    );
     let host = bind.rsplit_once(':').map_or(bind.as_str(), |(h, _)| h);
     let shown_host = if host == "0.0.0.0" || host == "[::]" {
         "127.0.0.1"

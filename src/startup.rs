@@ -81,41 +81,42 @@ impl Application {
         let settings = Arc::new(settings);
         let setup_settings = settings.clone();
         let now = clock.now();
-        let (pool, key, demo_accounts, catalog, seeded_catalog) = web::block(move || -> anyhow::Result<_> {
-            let pool = open_database(&setup_settings)?;
-            let mut conn = pool.get()?;
-            let key = shared_secret(&mut conn, "csrf")?;
-            let demo_accounts = if setup_settings.seed_demo {
-                demo::seed(&mut conn, now)?
-            } else {
-                Vec::new()
-            };
-            let started = std::time::Instant::now();
-            let seeded = catalog::seed::seed_demo(
-                &mut conn,
-                setup_settings.demo_catalog_skus,
-                now.naive_utc(),
-            )?
-            .map(|done| (done, started.elapsed().as_secs_f64()));
-            if let Some((done, _)) = seeded {
+        let (pool, key, demo_accounts, catalog, seeded_catalog) =
+            web::block(move || -> anyhow::Result<_> {
+                let pool = open_database(&setup_settings)?;
+                let mut conn = pool.get()?;
+                let key = shared_secret(&mut conn, "csrf")?;
+                let demo_accounts = if setup_settings.seed_demo {
+                    demo::seed(&mut conn, now)?
+                } else {
+                    Vec::new()
+                };
+                let started = std::time::Instant::now();
+                let seeded = catalog::seed::seed_demo(
+                    &mut conn,
+                    setup_settings.demo_catalog_skus,
+                    now.naive_utc(),
+                )?
+                .map(|done| (done, started.elapsed().as_secs_f64()));
+                if let Some((done, _)) = seeded {
+                    tracing::info!(
+                        skus = done.skus,
+                        products = done.products,
+                        suppliers = done.suppliers,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "seeded the demo catalog"
+                    );
+                }
+                let catalog = CatalogIndex::build(catalog::model::load_index_rows(&mut conn)?);
                 tracing::info!(
-                    skus = done.skus,
-                    products = done.products,
-                    suppliers = done.suppliers,
+                    products = catalog.len(),
+                    version = catalog.version,
                     seconds = started.elapsed().as_secs_f64(),
-                    "seeded the demo catalog"
+                    "catalog loaded"
                 );
-            }
-            let catalog = CatalogIndex::build(catalog::model::load_index_rows(&mut conn)?);
-            tracing::info!(
-                products = catalog.len(),
-                version = catalog.version,
-                seconds = started.elapsed().as_secs_f64(),
-                "catalog loaded"
-            );
-            Ok((pool, key, demo_accounts, catalog, seeded))
-        })
-        .await??;
+                Ok((pool, key, demo_accounts, catalog, seeded))
+            })
+            .await??;
 
         let courses_dir = settings.courses_dir.clone();
         let courses = Arc::new(web::block(move || CourseStore::load(&courses_dir)).await?);

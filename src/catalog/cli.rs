@@ -182,7 +182,7 @@ fn import(
         Ok(summary) => {
             if summary.rows_skipped > 0 {
                 let mut stderr = std::io::stderr().lock();
-                for e in &parsed.errors {
+                for e in &csv_io::problems(&parsed, &supplier) {
                     let _ = writeln!(stderr, "{name}: {}", e.message(Locale::En));
                 }
             }
@@ -206,7 +206,7 @@ fn import(
             let _ = writeln!(
                 stderr,
                 "{name}: {} problem(s) in {} row(s); nothing was imported.{}",
-                errors.iter().filter(|e| e.line != 0).count(),
+                problem_count(&errors),
                 parsed.rows,
                 if parsed.is_fatal() || skip_invalid {
                     ""
@@ -221,6 +221,22 @@ fn import(
             Err(anyhow::Error::new(e).context("the import failed; nothing was imported"))
         }
     }
+}
+
+/// The listed problems, and those the closing "and N more" entry counts.
+fn problem_count(errors: &[csv_io::RowError]) -> usize {
+    errors
+        .iter()
+        .map(|e| match e.line {
+            0 => e
+                .args
+                .iter()
+                .find(|(k, _)| *k == "count")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0),
+            _ => 1,
+        })
+        .sum()
 }
 
 fn export(

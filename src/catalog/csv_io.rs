@@ -292,6 +292,10 @@ impl Errors {
 
     fn finish(mut self) -> Vec<RowError> {
         self.list.sort_by_key(|e| e.line);
+        if self.list.len() > MAX_ERRORS {
+            self.omitted += self.list.len() - MAX_ERRORS;
+            self.list.truncate(MAX_ERRORS);
+        }
         if self.omitted > 0 {
             self.list
                 .push(RowError::new(0, None, "csv.more_errors").arg("count", self.omitted));
@@ -947,19 +951,13 @@ pub enum ImportError {
 /// How many SKU rows are inserted between two progress reports.
 const PROGRESS_BATCH: usize = 3_000;
 
-/// Validates, then writes everything in ONE write transaction (atomic), unless
-/// `skip_invalid`, in which case the valid rows land and the invalid ones are counted in
-/// `rows_skipped` (a file-level problem such as a bad header still rejects the file).
-/// Bumps the catalog version when anything was written. `progress(n)` is called with
-/// the rows handled so far (written, or found unchanged).
-pub fn import(
-    conn: &mut DbConn,
+/// The rows of `parsed` that can be imported for `supplier`, and every problem: those
+/// found by [`parse`], and rows whose `supplier` column names another supplier.
+#[allow(clippy::type_complexity)]
+fn for_supplier<'a>(
+    parsed: &'a ParsedCsv,
     supplier: &Supplier,
-    parsed: &ParsedCsv,
-    skip_invalid: bool,
-    now: NaiveDateTime,
-    mut progress: impl FnMut(u64),
-) -> Result<ImportSummary, ImportError> {
+) -> (Errors, Vec<(&'a ProductIn, Vec<&'a SkuIn>)>) {
     let mut errors = Errors {
         list: parsed
             .errors
@@ -969,14 +967,15 @@ pub fn import(
             .collect(),
         omitted: parsed.omitted,
     };
-    let mut keep: Vec<(&ProductIn, Vec<&SkuIn>)> = Vec::with_capacity(parsed.products.len());
+    let mut keep = Vec::with_capacity(parsed.products.len());
     for product in &parsed.products {
         let rows: Vec<&SkuIn> = product
             .skus
             .iter()
             .filter(|s| match &s.supplier {
                 Some(code) if !code.eq_ignore_ascii_case(&supplier.code) => {
-                    errors.push(
+                    // Uncapped here: `finish` sorts by line, then caps.
+                    errors.list.push(
                         RowError::new(s.line, Some("supplier"), "csv.wrong_supplier")
                             .arg("value", shown(code))
                             .arg("expected", &supplier.code),
@@ -990,6 +989,29 @@ pub fn import(
             keep.push((product, rows));
         }
     }
+    (errors, keep)
+}
+
+/// Every problem an import of `parsed` for `supplier` reports (with `skip_invalid`,
+/// the rows that are skipped): [`ParsedCsv::errors`] plus rows of other suppliers.
+pub fn problems(parsed: &ParsedCsv, supplier: &Supplier) -> Vec<RowError> {
+    for_supplier(parsed, supplier).0.finish()
+}
+
+/// Validates, then writes everything in ONE write transaction (atomic), unless
+/// `skip_invalid`, in which case the valid rows land and the invalid ones are counted in
+/// `rows_skipped` (a file-level problem such as a bad header still rejects the file).
+/// Bumps the catalog version when anything was written. `progress(n)` is called with
+/// the rows handled so far (written, or found unchanged).
+pub fn import(
+    conn: &mut DbConn,
+    supplier: &Supplier,
+    parsed: &ParsedCsv,
+    skip_invalid: bool,
+    now: NaiveDateTime,
+    mut progress: impl FnMut(u64),
+) -> Result<ImportSummary, ImportError> {
+    let (errors, keep) = for_supplier(parsed, supplier);
     if parsed.fatal || (!skip_invalid && !errors.is_empty()) {
         return Err(ImportError::Invalid(errors.finish()));
     }
@@ -1631,7 +1653,7 @@ mod tests {
             only(text.as_bytes()),
             (5, col("stock"), "csv.negative_stock")
         );
-        let text = format!("\n\nproduct_ref\nP\n");
+        let text = "\n\nproduct_ref\nP\n";
         assert_eq!(parse_all(text.as_bytes()).errors[0].line, 3);
     }
 
@@ -1776,6 +1798,9 @@ mod tests {
             // Rows for another supplier are refused; nothing is written.
             let before = model::sku_count(&mut conn).unwrap();
             let wrong = parse_all(&file(&[row("P9", "P9-a")]));
+            assert!(wrong.errors.is_empty());
+            assert_eq!(problems(&wrong, &other).len(), 1);
+            assert!(problems(&wrong, &sup).is_empty());
             match import(&mut conn, &other, &wrong, false, now(), |_| {}) {
                 Err(ImportError::Invalid(errors)) => {
                     assert_eq!(errors.len(), 1);

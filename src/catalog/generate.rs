@@ -11,9 +11,7 @@ use rand_distr::{Distribution, LogNormal};
 
 use super::model::{CURRENCY, Product, ProductStat, Sku, Supplier};
 use super::regions::REGIONS;
-use super::taxonomy::{
-    CATEGORIES, Category, SEGMENT_ALL, Variants, audience_share, segment_name,
-};
+use super::taxonomy::{CATEGORIES, Category, SEGMENT_ALL, Variants, audience_share, segment_name};
 
 /// How often each category appears, roughly as on livestream platforms.
 const CATEGORY_WEIGHTS: &[(&str, u32)] = &[
@@ -502,7 +500,6 @@ pub fn in_memory_index(seed: u64, skus: u64) -> super::index::CatalogIndex {
     super::index::CatalogIndex::build(rows)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,7 +575,9 @@ mod tests {
         let (mut good, mut poor) = ((0f64, 0f64), (0f64, 0f64));
         for p in g {
             let r = rating[&p.product.supplier_id];
-            let cat = crate::catalog::taxonomy::category(p.product.category.split('/').next().unwrap()).unwrap();
+            let cat =
+                crate::catalog::taxonomy::category(p.product.category.split('/').next().unwrap())
+                    .unwrap();
             if let Some(all) = p.stats.iter().find(|s| s.segment == "all" && s.orders > 0) {
                 let slot = if r >= 440 { &mut good } else { &mut poor };
                 slot.0 += all.returns as f64 / cat.return_rate;
@@ -586,6 +585,9 @@ mod tests {
             }
         }
         let (good, poor) = (good.0 / good.1, poor.0 / poor.1);
-        assert!(good < poor * 0.85, "returns {good:.3} (rated 4.4+) vs {poor:.3}");
+        assert!(
+            good < poor * 0.85,
+            "returns {good:.3} (rated 4.4+) vs {poor:.3}"
+        );
     }
 }

@@ -44,6 +44,8 @@ pub struct CatalogIndex {
     pub min_price: Vec<i64>,
     pub commission_bp: Vec<u16>,
     pub stock: Vec<u32>,
+    /// ln(1 + stock), so scoring takes no logarithm per product.
+    pub ln_stock: Vec<f32>,
     /// ln(suggested price in yuan).
     pub ln_price: Vec<f32>,
     /// (retail − cost + commission) ÷ retail at the suggested price, before the
@@ -134,6 +136,7 @@ impl CatalogIndex {
                 ((retail - p.cost_fen as f64) / retail + p.commission_bp as f64 / 10_000.0) as f32,
             );
         }
+        idx.ln_stock = idx.stock.iter().map(|s| (*s as f32).ln_1p()).collect();
         idx.search.shrink();
         let len = idx.ids.len();
         idx.counts = vec![[Counts::default(); SEGMENT_COUNT]; len];

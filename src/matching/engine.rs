@@ -44,6 +44,7 @@ pub fn margin_rate(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> f3
 #[inline(always)]
 pub fn features(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> [f32; FACTORS] {
     let supplier = &index.suppliers[index.supplier[i] as usize];
+    let [rating, handling, reliability, distance] = supplier_factors(supplier, profile);
     let category = if profile.niches == 0 {
         0.5
     } else if profile.niches & (1 << index.category[i].top) != 0 {
@@ -65,11 +66,7 @@ pub fn features(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> [f32;
         }
     };
     let margin = margin_rate(index, profile, i).clamp(0.0, 1.0);
-    let rating = ((supplier.rating - 3.0) / 2.0).clamp(0.0, 1.0);
-    let handling = ((96.0 - supplier.handling_hours as f32) / 72.0).clamp(0.0, 1.0);
-    let reliability = ((supplier.reliability - 0.8) / 0.2).clamp(0.0, 1.0);
-    let distance = profile.region_fit[supplier.region];
-    let stock = ((index.stock[i] as f32).ln_1p() / profile.ln_stock_full).min(1.0);
+    let stock = (index.ln_stock[i] / profile.ln_stock_full).min(1.0);
     let (mut conversion, mut returns) = (0.0, 0.0);
     let lift = &index.conversion_lift[i];
     let low = &index.low_returns[i];
@@ -89,6 +86,79 @@ pub fn features(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> [f32;
         conversion,
         returns,
     ]
+}
+
+/// The supplier's factors: rating, handling, reliability and distance.
+#[inline(always)]
+fn supplier_factors(
+    supplier: &crate::catalog::index::SupplierFacts,
+    profile: &MatchProfile,
+) -> [f32; 4] {
+    [
+        ((supplier.rating - 3.0) / 2.0).clamp(0.0, 1.0),
+        ((96.0 - supplier.handling_hours as f32) / 72.0).clamp(0.0, 1.0),
+        ((supplier.reliability - 0.8) / 0.2).clamp(0.0, 1.0),
+        profile.region_fit[supplier.region],
+    ]
+}
+
+/// The score of product `i`, as `score(&features(..))` but with the supplier's part
+/// looked up from `supplier_part` (one sum per supplier, computed once per query), which
+/// is what makes the scan fast. `scan_matches_explained_scores` keeps the two equal.
+#[inline(always)]
+fn fast_score(
+    index: &CatalogIndex,
+    profile: &MatchProfile,
+    supplier_part: &[f32],
+    i: usize,
+) -> f32 {
+    let category = if profile.niches == 0 {
+        0.5
+    } else if profile.niches & (1 << index.category[i].top) != 0 {
+        1.0
+    } else {
+        0.0
+    };
+    let price = match profile.price_band {
+        None => 0.5,
+        Some((lo, hi)) => {
+            let p = index.ln_price[i];
+            if p < lo {
+                falloff(lo - p, PRICE_FALLOFF)
+            } else if p > hi {
+                falloff(p - hi, PRICE_FALLOFF)
+            } else {
+                1.0
+            }
+        }
+    };
+    let margin = margin_rate(index, profile, i).clamp(0.0, 1.0);
+    let stock = (index.ln_stock[i] / profile.ln_stock_full).min(1.0);
+    let (mut conversion, mut returns) = (0.0, 0.0);
+    let lift = &index.conversion_lift[i];
+    let low = &index.low_returns[i];
+    for &(segment, weight) in &profile.segments {
+        conversion += weight * lift[segment];
+        returns += weight * low[segment];
+    }
+    WEIGHTS[0] * category
+        + WEIGHTS[1] * price
+        + WEIGHTS[2] * margin
+        + supplier_part[index.supplier[i] as usize]
+        + WEIGHTS[7] * stock
+        + WEIGHTS[8] * conversion
+        + WEIGHTS[9] * returns
+}
+
+fn supplier_parts(index: &CatalogIndex, profile: &MatchProfile) -> Vec<f32> {
+    index
+        .suppliers
+        .iter()
+        .map(|s| {
+            let [r, h, rel, d] = supplier_factors(s, profile);
+            WEIGHTS[3] * r + WEIGHTS[4] * h + WEIGHTS[5] * rel + WEIGHTS[6] * d
+        })
+        .collect()
 }
 
 #[inline(always)]
@@ -160,11 +230,12 @@ pub fn top_matches(
         && filters.text.is_none();
     // The best n so far, kept sorted best first; the last is the one to beat.
     let mut best: Vec<(f32, usize)> = Vec::with_capacity(n + 1);
+    let supplier_part = supplier_parts(index, profile);
     for i in 0..index.len() {
         if !unfiltered && !passes(index, profile, filters, i) {
             continue;
         }
-        let s = score(&features(index, profile, i));
+        let s = fast_score(index, profile, &supplier_part, i);
         if best.len() == n && s <= best[n - 1].0 {
             continue;
         }
@@ -173,11 +244,11 @@ pub fn top_matches(
         best.truncate(n);
     }
     best.into_iter()
-        .map(|(score, i)| {
+        .map(|(_, i)| {
             let features = features(index, profile, i);
             Match {
                 index: i,
-                score,
+                score: score(&features),
                 reasons: reasons(&features),
                 features,
             }
@@ -209,7 +280,13 @@ mod tests {
         INDEX.get_or_init(|| in_memory_index(42, 20_000))
     }
 
-    fn profile(niches: &str, age: &str, female: i32, band: (i64, i64), regions: &str) -> MatchProfile {
+    fn profile(
+        niches: &str,
+        age: &str,
+        female: i32,
+        band: (i64, i64),
+        regions: &str,
+    ) -> MatchProfile {
         MatchProfile::from_profile(&CreatorProfile {
             niche_categories: niches.into(),
             audience_age_band: Some(age.into()),
@@ -229,8 +306,18 @@ mod tests {
     #[test]
     fn niches_decide_what_comes_first() {
         let idx = index();
-        let beauty = top_matches(idx, &profile("beauty", "25-34", 85, (3_000, 15_000), ""), &Filters::default(), 20);
-        let digital = top_matches(idx, &profile("digital", "18-24", 20, (10_000, 60_000), ""), &Filters::default(), 20);
+        let beauty = top_matches(
+            idx,
+            &profile("beauty", "25-34", 85, (3_000, 15_000), ""),
+            &Filters::default(),
+            20,
+        );
+        let digital = top_matches(
+            idx,
+            &profile("digital", "18-24", 20, (10_000, 60_000), ""),
+            &Filters::default(),
+            20,
+        );
         assert_eq!(beauty.len(), 20);
         let is = |slug: &'static str| move |i: usize| idx.category[i].top_slug() == slug;
         assert!(share(&beauty, is("beauty")) >= 0.9);
@@ -244,7 +331,12 @@ mod tests {
     fn the_price_band_moves_the_prices() {
         let idx = index();
         let mean = |band| {
-            let m = top_matches(idx, &profile("food", "35-44", 60, band, ""), &Filters::default(), 20);
+            let m = top_matches(
+                idx,
+                &profile("food", "35-44", 60, band, ""),
+                &Filters::default(),
+                20,
+            );
             m.iter().map(|m| idx.suggested[m.index] as f64).sum::<f64>() / m.len() as f64
         };
         let cheap = mean((1_000, 3_000));
@@ -273,7 +365,10 @@ mod tests {
         );
         let north_for_north = distance("Heilongjiang", "heilongjiang");
         let north_for_south = distance("Guangdong", "heilongjiang");
-        assert!(north_for_north < north_for_south, "{north_for_north} vs {north_for_south}");
+        assert!(
+            north_for_north < north_for_south,
+            "{north_for_north} vs {north_for_south}"
+        );
     }
 
     #[test]
@@ -284,12 +379,21 @@ mod tests {
         let (fi, mi) = (women.main_segment, men.main_segment);
         assert_ne!(fi, mi);
         let conv = |m: &[Match], seg: usize| {
-            m.iter().map(|m| idx.conversion[m.index][seg] as f64).sum::<f64>() / m.len() as f64
+            m.iter()
+                .map(|m| idx.conversion[m.index][seg] as f64)
+                .sum::<f64>()
+                / m.len() as f64
         };
         let for_women = top_matches(idx, &women, &Filters::default(), 20);
         let for_men = top_matches(idx, &men, &Filters::default(), 20);
-        assert!(conv(&for_women, fi) > conv(&for_men, fi), "women's list converts better with women");
-        assert!(conv(&for_men, mi) > conv(&for_women, mi), "men's list converts better with men");
+        assert!(
+            conv(&for_women, fi) > conv(&for_men, fi),
+            "women's list converts better with women"
+        );
+        assert!(
+            conv(&for_men, mi) > conv(&for_women, mi),
+            "men's list converts better with men"
+        );
     }
 
     #[test]
@@ -303,6 +407,31 @@ mod tests {
         let f = features(idx, &p, new);
         assert!((f[Factor::Conversion as usize] - 0.5).abs() < 0.01, "{f:?}");
         assert!((f[Factor::Returns as usize] - 0.5).abs() < 0.01, "{f:?}");
+    }
+
+    #[test]
+    fn scan_matches_explained_scores() {
+        let idx = index();
+        for p in [
+            profile(
+                "beauty,food",
+                "25-34",
+                80,
+                (3_000, 15_000),
+                "Guangdong, 浙江",
+            ),
+            MatchProfile::from_profile(&CreatorProfile::default()),
+        ] {
+            let parts = supplier_parts(idx, &p);
+            for i in 0..idx.len() {
+                let explained = score(&features(idx, &p, i));
+                let scanned = fast_score(idx, &p, &parts, i);
+                assert!(
+                    (explained - scanned).abs() < 1e-5,
+                    "{i}: {explained} vs {scanned}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -570,10 +570,18 @@ async fn chromium_picks_matched_products_into_a_showcase() {
 
     // Choose a price on the product page, check the margin, add it.
     click(&browser, "ol.matches li:first-child h2 a").await;
-    browser.wait().for_element(Locator::Css("#price")).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#price"))
+        .await
+        .unwrap();
     let min_text = body_text(&browser).await;
     assert!(min_text.contains("Your margin per sale"));
-    click(&browser, "form[action='/showcase/items'] button[type=submit]").await;
+    click(
+        &browser,
+        "form[action='/showcase/items'] button[type=submit]",
+    )
+    .await;
     browser
         .wait()
         .for_url(&url::Url::parse(&app.url("/showcase")).unwrap())
@@ -586,11 +594,18 @@ async fn chromium_picks_matched_products_into_a_showcase() {
     // A price outside the range is named on the field.
     fill(&browser, "form.price-form input[name=price]", "0.01").await;
     click(&browser, "form.price-form button[type=submit]").await;
-    browser.wait().for_element(Locator::Css(".field-error")).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(".field-error"))
+        .await
+        .unwrap();
     assert!(body_text(&browser).await.contains("Choose a price from"));
     screenshot(&browser, "showcase-error-360-en").await;
 
-    browser.goto(&app.url("/selection/products/1?price=1")).await.unwrap();
+    browser
+        .goto(&app.url("/selection/products/1?price=1"))
+        .await
+        .unwrap();
     full_screenshot(&browser, "product-360-en").await;
 
     // The same list in Chinese.
@@ -619,8 +634,16 @@ async fn chromium_picks_matched_products_into_a_showcase() {
         .click()
         .await
         .unwrap();
-    click(&browser, "form[action='/supplier/catalog/profile'] button[type=submit]").await;
-    browser.wait().for_element(Locator::Css("#file")).await.unwrap();
+    click(
+        &browser,
+        "form[action='/supplier/catalog/profile'] button[type=submit]",
+    )
+    .await;
+    browser
+        .wait()
+        .for_element(Locator::Css("#file"))
+        .await
+        .unwrap();
     assert!(body_text(&browser).await.contains("Upload a CSV file"));
     full_screenshot(&browser, "supplier-catalog-360-en").await;
     browser.close().await.unwrap();
@@ -628,7 +651,10 @@ async fn chromium_picks_matched_products_into_a_showcase() {
     let instructor = app.create_user(Role::Instructor);
     let browser = open_browser(&driver, &chromium, "en").await;
     log_in_to(&browser, &app, &instructor, "/instructor").await;
-    browser.goto(&app.url("/instructor/showcases")).await.unwrap();
+    browser
+        .goto(&app.url("/instructor/showcases"))
+        .await
+        .unwrap();
     assert!(body_text(&browser).await.contains("Most picked products"));
     full_screenshot(&browser, "instructor-showcases-360-en").await;
     browser.close().await.unwrap();

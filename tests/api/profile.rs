@@ -34,7 +34,10 @@ async fn a_trainee_saves_a_creator_profile() {
     assert!(!page.contains("value=\"pets\" checked"));
     assert!(page.contains("value=\"25-34\" selected"));
     assert!(page.contains("value=\"72\""));
-    assert!(page.contains("广东, 浙江"), "regions in the page's language");
+    assert!(
+        page.contains("广东, 浙江"),
+        "regions in the page's language"
+    );
     assert!(page.contains("value=\"19.90\""));
     assert!(page.contains("value=\"199\""));
     assert!(page.contains("value=\"12000\""));
@@ -60,7 +63,10 @@ async fn bad_profile_fields_are_named_and_nothing_is_saved() {
                 ("price_max", "20"),
                 ("follower_count", "lots"),
                 ("platform", "myspace"),
-                ("top_regions", "Beijing, Shanghai, Tianjin, Hebei, Henan, Hubei"),
+                (
+                    "top_regions",
+                    "Beijing, Shanghai, Tianjin, Hebei, Henan, Hubei",
+                ),
             ],
         )
         .await;
@@ -76,10 +82,19 @@ async fn bad_profile_fields_are_named_and_nothing_is_saved() {
         assert!(html.contains(message), "missing {message:?}");
     }
     let response = app
-        .post_form("/profile", &[("display_name", "Renamed"), ("top_regions", "Atlantis")])
+        .post_form(
+            "/profile",
+            &[("display_name", "Renamed"), ("top_regions", "Atlantis")],
+        )
         .await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("A region is not one we know"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("A region is not one we know")
+    );
     assert!(html.contains("value=\"140\""), "typed values are kept");
     let page = app.get_html("/profile").await;
     assert!(page.contains("value=\"Creator\""), "name unchanged");
@@ -105,10 +120,16 @@ async fn the_creator_profile_waits_for_its_module_and_ignores_early_fields() {
     app.register("early@example.com", "Early").await;
     let page = app.get_html("/profile").await;
     assert!(!page.contains("name=\"niche\""));
-    assert!(page.contains("Know your audience"), "names the module that opens it");
+    assert!(
+        page.contains("Know your audience"),
+        "names the module that opens it"
+    );
     // Fields sent anyway are not stored.
     let response = app
-        .post_form("/profile", &[("display_name", "Early"), ("niche", "beauty")])
+        .post_form(
+            "/profile",
+            &[("display_name", "Early"), ("niche", "beauty")],
+        )
         .await;
     assert_eq!(response.status(), 303);
     unlock(&app, &app.client, false).await;

@@ -511,7 +511,11 @@ async fn another_instance_sees_a_catalog_change_within_its_refresh_interval() {
                 .unwrap()
         }
     };
-    assert!(!search(other.clone()).await.contains("Added Elsewhere Teapot"));
+    assert!(
+        !search(other.clone())
+            .await
+            .contains("Added Elsewhere Teapot")
+    );
     // A catalog change made elsewhere: a product renamed and the catalog's version
     // bumped, as every catalog writer does.
     {
@@ -525,7 +529,10 @@ async fn another_instance_sees_a_catalog_change_within_its_refresh_interval() {
     // The other instance rebuilds within its one-second interval; wait up to 15 s.
     let mut found = false;
     for _ in 0..150 {
-        if search(other.clone()).await.contains("Added Elsewhere Teapot") {
+        if search(other.clone())
+            .await
+            .contains("Added Elsewhere Teapot")
+        {
             found = true;
             break;
         }

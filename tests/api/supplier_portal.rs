@@ -47,7 +47,10 @@ fn multipart(csrf: Option<&str>, file: &str, skip_invalid: bool) -> (String, Vec
         ));
     }
     body.push_str(&format!("--{boundary}--\r\n"));
-    (format!("multipart/form-data; boundary={boundary}"), body.into_bytes())
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
 }
 
 async fn upload(
@@ -77,8 +80,16 @@ fn sku_count(app: &TestApp) -> i64 {
 
 async fn supplier_with_record(app: &TestApp, name: &str) -> reqwest::Client {
     let client = app.logged_in_as(Role::Supplier).await;
-    let html = app.get_with(&client, "/supplier/catalog").await.text().await.unwrap();
-    assert!(html.contains("name=\"region\""), "asks for supplier details first");
+    let html = app
+        .get_with(&client, "/supplier/catalog")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("name=\"region\""),
+        "asks for supplier details first"
+    );
     let r = app
         .post_form_with(
             &client,
@@ -122,9 +133,16 @@ async fn a_supplier_uploads_a_catalog_that_creators_then_find() {
     assert!(html.contains("0 SKUs added, 1 updated"), "{html}");
     assert_eq!(sku_count(&app), before + 3);
     // The download holds the supplier's rows.
-    let r = app.get_with(&supplier, "/supplier/catalog/export.csv").await;
+    let r = app
+        .get_with(&supplier, "/supplier/catalog/export.csv")
+        .await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let csv = r.text().await.unwrap();
     assert!(csv.contains("TEA-1-500") && csv.contains("CUP-1-W"));
 }
@@ -142,7 +160,8 @@ async fn a_broken_upload_names_every_bad_row_and_changes_nothing() {
     assert_eq!(sku_count(&app), before, "nothing landed");
     // The same errors in Chinese for a Chinese page.
     let token = app.csrf_with(&supplier).await;
-    app.post_form_with(&supplier, "/lang", &[("lang", "zh-CN"), ("next", "/")]).await;
+    app.post_form_with(&supplier, "/lang", &[("lang", "zh-CN"), ("next", "/")])
+        .await;
     let _ = token;
     let (status, html) = upload(&app, &supplier, &broken_csv(), false).await;
     assert_eq!(status, 422);
@@ -187,10 +206,15 @@ async fn uploads_need_a_token_and_a_supplier_account() {
         let (status, _) = upload(&app, &client, &good_csv(), false).await;
         assert_eq!(status, 403, "upload as {role:?}");
         assert_eq!(
-            app.get_with(&client, "/supplier/catalog/export.csv").await.status(),
+            app.get_with(&client, "/supplier/catalog/export.csv")
+                .await
+                .status(),
             403
         );
-        assert_eq!(app.get_with(&client, "/supplier/catalog").await.status(), 403);
+        assert_eq!(
+            app.get_with(&client, "/supplier/catalog").await.status(),
+            403
+        );
     }
     let before = sku_count(&app);
     assert_eq!(before, 100, "nothing was imported by the refused uploads");
@@ -208,8 +232,16 @@ async fn each_supplier_sees_only_its_own_catalog() {
         .text()
         .await
         .unwrap();
-    assert!(!theirs.contains("TEA-1"), "another supplier's rows are not shown");
-    let page = app.get_with(&second, "/supplier/catalog").await.text().await.unwrap();
+    assert!(
+        !theirs.contains("TEA-1"),
+        "another supplier's rows are not shown"
+    );
+    let page = app
+        .get_with(&second, "/supplier/catalog")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Second Supplier") && !page.contains("First Supplier"));
     // The same SKU codes uploaded by the second supplier are its own products.
     assert_eq!(upload(&app, &second, &good_csv(), false).await.0, 200);
@@ -219,17 +251,31 @@ async fn each_supplier_sees_only_its_own_catalog() {
         .text()
         .await
         .unwrap();
-    assert_eq!(mine.matches("TEA-1-").count(), 2, "still only the first's two tea SKUs");
+    assert_eq!(
+        mine.matches("TEA-1-").count(),
+        2,
+        "still only the first's two tea SKUs"
+    );
     // A second supplier record cannot be created for the same account.
     let r = app
         .post_form_with(
             &first,
             "/supplier/catalog/profile",
-            &[("name", "Renamed"), ("region", "hunan"), ("handling_hours", "24"), ("return_days", "7")],
+            &[
+                ("name", "Renamed"),
+                ("region", "hunan"),
+                ("handling_hours", "24"),
+                ("return_days", "7"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = app.get_with(&first, "/supplier/catalog").await.text().await.unwrap();
+    let page = app
+        .get_with(&first, "/supplier/catalog")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("First Supplier"));
 }
 
@@ -241,7 +287,12 @@ async fn bad_supplier_details_are_named() {
         .post_form_with(
             &client,
             "/supplier/catalog/profile",
-            &[("name", "x"), ("region", "atlantis"), ("handling_hours", "5"), ("return_days", "99")],
+            &[
+                ("name", "x"),
+                ("region", "atlantis"),
+                ("handling_hours", "5"),
+                ("return_days", "99"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 422);
