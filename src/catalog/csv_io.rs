@@ -1102,43 +1102,19 @@ pub fn import(
         let mut done = unchanged;
         progress(done as u64);
         model::insert_products(conn, &new_products)?;
-        for p in &changed_products {
-            diesel::update(products::table.find(p.id))
-                .set((
-                    products::title.eq(&p.title),
-                    products::description.eq(&p.description),
-                    products::category.eq(&p.category),
-                    products::tags.eq(&p.tags),
-                    products::image_url.eq(&p.image_url),
-                    products::cost_fen.eq(p.cost_fen),
-                    products::suggested_fen.eq(p.suggested_fen),
-                    products::min_price_fen.eq(p.min_price_fen),
-                    products::commission_bp.eq(p.commission_bp),
-                    products::updated_at.eq(p.updated_at),
-                ))
-                .execute(conn)?;
+        for chunk in changed_products.chunks(UPDATE_BATCH) {
+            update_products(conn, chunk)?;
         }
         for chunk in new_skus.chunks(PROGRESS_BATCH) {
             model::insert_skus(conn, chunk)?;
             done += chunk.len();
             progress(done as u64);
         }
-        for (n, s) in changed_skus.iter().enumerate() {
-            diesel::update(skus::table.find(s.id))
-                .set((
-                    skus::product_id.eq(s.product_id),
-                    skus::size.eq(&s.size),
-                    skus::colour.eq(&s.colour),
-                    skus::stock.eq(s.stock),
-                    skus::weight_g.eq(s.weight_g),
-                ))
-                .execute(conn)?;
-            if n % 500 == 499 {
-                progress((done + n + 1) as u64);
-            }
+        for chunk in changed_skus.chunks(UPDATE_BATCH) {
+            update_skus(conn, chunk)?;
+            done += chunk.len();
+            progress(done as u64);
         }
-        done += changed_skus.len();
-        progress(done as u64);
         summary.products_added = new_products.len();
         summary.products_updated = changed_products.len();
         summary.skus_added = new_skus.len();
@@ -1153,6 +1129,115 @@ pub fn import(
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok(summary)
+}
+
+/// Rows per UPDATE on PostgreSQL, and between progress reports on SQLite.
+const UPDATE_BATCH: usize = 2_000;
+
+/// Updates stored products to the given values. SQLite runs one cached statement per
+/// row inside the transaction, which is fast in-process; PostgreSQL, where each
+/// statement is a round trip, gets one `UPDATE ... FROM unnest(...)` per batch.
+fn update_products(conn: &mut DbConn, rows: &[Product]) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+    match conn {
+        DbConn::Postgres(c) => {
+            let Some(first) = rows.first() else {
+                return Ok(());
+            };
+            let text = |f: fn(&Product) -> &String| -> Vec<&str> {
+                rows.iter().map(|p| f(p).as_str()).collect()
+            };
+            diesel::sql_query(
+                "UPDATE products SET title = v.title, description = v.description, \
+                 category = v.category, tags = v.tags, image_url = v.image_url, \
+                 cost_fen = v.cost_fen, suggested_fen = v.suggested_fen, \
+                 min_price_fen = v.min_price_fen, commission_bp = v.commission_bp, \
+                 updated_at = $11 \
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::integer[]) \
+                 AS v(id, title, description, category, tags, image_url, cost_fen, \
+                 suggested_fen, min_price_fen, commission_bp) \
+                 WHERE products.id = v.id",
+            )
+            .bind::<Array<BigInt>, _>(rows.iter().map(|p| p.id).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(text(|p| &p.title))
+            .bind::<Array<Text>, _>(text(|p| &p.description))
+            .bind::<Array<Text>, _>(text(|p| &p.category))
+            .bind::<Array<Text>, _>(text(|p| &p.tags))
+            .bind::<Array<Nullable<Text>>, _>(
+                rows.iter()
+                    .map(|p| p.image_url.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<BigInt>, _>(rows.iter().map(|p| p.cost_fen).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(rows.iter().map(|p| p.suggested_fen).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(rows.iter().map(|p| p.min_price_fen).collect::<Vec<_>>())
+            .bind::<Array<Integer>, _>(rows.iter().map(|p| p.commission_bp).collect::<Vec<_>>())
+            .bind::<Timestamp, _>(first.updated_at)
+            .execute(c)?;
+        }
+        DbConn::Sqlite(_) => {
+            for p in rows {
+                diesel::update(products::table.find(p.id))
+                    .set((
+                        products::title.eq(&p.title),
+                        products::description.eq(&p.description),
+                        products::category.eq(&p.category),
+                        products::tags.eq(&p.tags),
+                        products::image_url.eq(&p.image_url),
+                        products::cost_fen.eq(p.cost_fen),
+                        products::suggested_fen.eq(p.suggested_fen),
+                        products::min_price_fen.eq(p.min_price_fen),
+                        products::commission_bp.eq(p.commission_bp),
+                        products::updated_at.eq(p.updated_at),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Updates stored SKUs to the given values (see [`update_products`]).
+fn update_skus(conn: &mut DbConn, rows: &[Sku]) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+    match conn {
+        DbConn::Postgres(c) => {
+            diesel::sql_query(
+                "UPDATE skus SET product_id = v.product_id, size = v.size, \
+                 colour = v.colour, stock = v.stock, weight_g = v.weight_g \
+                 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
+                 $5::integer[], $6::integer[]) \
+                 AS v(id, product_id, size, colour, stock, weight_g) \
+                 WHERE skus.id = v.id",
+            )
+            .bind::<Array<BigInt>, _>(rows.iter().map(|s| s.id).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(rows.iter().map(|s| s.product_id).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(
+                rows.iter().map(|s| s.size.as_deref()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Text>>, _>(
+                rows.iter().map(|s| s.colour.as_deref()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Integer>, _>(rows.iter().map(|s| s.stock).collect::<Vec<_>>())
+            .bind::<Array<Integer>, _>(rows.iter().map(|s| s.weight_g).collect::<Vec<_>>())
+            .execute(c)?;
+        }
+        DbConn::Sqlite(_) => {
+            for s in rows {
+                diesel::update(skus::table.find(s.id))
+                    .set((
+                        skus::product_id.eq(s.product_id),
+                        skus::size.eq(&s.size),
+                        skus::colour.eq(&s.colour),
+                        skus::stock.eq(s.stock),
+                        skus::weight_g.eq(s.weight_g),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Products read per query while exporting.
@@ -1799,8 +1884,8 @@ mod tests {
             let before = model::sku_count(&mut conn).unwrap();
             let wrong = parse_all(&file(&[row("P9", "P9-a")]));
             assert!(wrong.errors.is_empty());
-            assert_eq!(problems(&wrong, &other).len(), 1);
-            assert!(problems(&wrong, &sup).is_empty());
+            assert_eq!(crate::catalog::csv_io::problems(&wrong, &other).len(), 1);
+            assert!(crate::catalog::csv_io::problems(&wrong, &sup).is_empty());
             match import(&mut conn, &other, &wrong, false, now(), |_| {}) {
                 Err(ImportError::Invalid(errors)) => {
                     assert_eq!(errors.len(), 1);

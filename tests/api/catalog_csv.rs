@@ -172,6 +172,51 @@ fn a_good_file_imports_and_an_export_imports_back_unchanged() {
     );
     assert_eq!(catalog.snapshot(), imported);
 
+    // Changed values update in place (CRLF line ends, another column order and case).
+    let out = catalog.import(&fixture("update.csv"), "sup-00001", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("0 product(s) added, 2 updated; 0 SKU(s) added, 2 updated; 0 row(s) skipped"),
+        "{}",
+        text(&out.stdout)
+    );
+    let updated = catalog.snapshot();
+    assert_eq!(
+        (updated.products, updated.skus),
+        (imported.products, imported.skus)
+    );
+    assert!(updated.version > imported.version);
+    {
+        let pool = catalog.pool();
+        let mut conn = pool.get().unwrap();
+        let mut product = |r: &str| -> Product {
+            products::table
+                .filter(products::product_ref.eq(r))
+                .select(Product::as_select())
+                .first(&mut conn)
+                .unwrap()
+        };
+        assert_eq!(product("KB-TEA-001").suggested_fen, 13_800);
+        assert_eq!(product("KB-BAG-003").image_url, None);
+        assert_eq!(product("KB-SNK-002").commission_bp, 2_550);
+        let mut sku = |code: &str| -> Sku {
+            skus::table
+                .filter(skus::sku_code.eq(code))
+                .select(Sku::as_select())
+                .first(&mut conn)
+                .unwrap()
+        };
+        assert_eq!(sku("KB-SNK-002-2").stock, 50);
+        assert_eq!(
+            sku("KB-SNK-002-1").stock,
+            2000,
+            "rows not in the file are kept"
+        );
+        assert_eq!(sku("KB-HOME-004-1").size.as_deref(), Some("50x70 cm"));
+    }
+    let imported = updated;
+
     // Export the supplier, import the export: counts and contents unchanged.
     let file = catalog.path("sup-00001.csv");
     let file_arg = file.to_string_lossy().to_string();
