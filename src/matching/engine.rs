@@ -45,26 +45,7 @@ pub fn margin_rate(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> f3
 pub fn features(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> [f32; FACTORS] {
     let supplier = &index.suppliers[index.supplier[i] as usize];
     let [rating, handling, reliability, distance] = supplier_factors(supplier, profile);
-    let category = if profile.niches == 0 {
-        0.5
-    } else if profile.niches & (1 << index.category[i].top) != 0 {
-        1.0
-    } else {
-        0.0
-    };
-    let price = match profile.price_band {
-        None => 0.5,
-        Some((lo, hi)) => {
-            let p = index.ln_price[i];
-            if p < lo {
-                falloff(lo - p, PRICE_FALLOFF)
-            } else if p > hi {
-                falloff(p - hi, PRICE_FALLOFF)
-            } else {
-                1.0
-            }
-        }
-    };
+    let (category, price) = category_and_price(index, profile, i);
     let margin = margin_rate(index, profile, i).clamp(0.0, 1.0);
     let stock = (index.ln_stock[i] / profile.ln_stock_full).min(1.0);
     let (mut conversion, mut returns) = (0.0, 0.0);
@@ -86,6 +67,32 @@ pub fn features(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> [f32;
         conversion,
         returns,
     ]
+}
+
+/// The category and price factors of product `i`.
+#[inline(always)]
+fn category_and_price(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> (f32, f32) {
+    let category = if profile.niches == 0 {
+        0.5
+    } else if profile.niches & (1 << index.category[i].top) != 0 {
+        1.0
+    } else {
+        0.0
+    };
+    let price = match profile.price_band {
+        None => 0.5,
+        Some((lo, hi)) => {
+            let p = index.ln_price[i];
+            if p < lo {
+                falloff(lo - p, PRICE_FALLOFF)
+            } else if p > hi {
+                falloff(p - hi, PRICE_FALLOFF)
+            } else {
+                1.0
+            }
+        }
+    };
+    (category, price)
 }
 
 /// The supplier's factors: rating, handling, reliability and distance.
@@ -112,26 +119,7 @@ fn fast_score(
     supplier_part: &[f32],
     i: usize,
 ) -> f32 {
-    let category = if profile.niches == 0 {
-        0.5
-    } else if profile.niches & (1 << index.category[i].top) != 0 {
-        1.0
-    } else {
-        0.0
-    };
-    let price = match profile.price_band {
-        None => 0.5,
-        Some((lo, hi)) => {
-            let p = index.ln_price[i];
-            if p < lo {
-                falloff(lo - p, PRICE_FALLOFF)
-            } else if p > hi {
-                falloff(p - hi, PRICE_FALLOFF)
-            } else {
-                1.0
-            }
-        }
-    };
+    let (category, price) = category_and_price(index, profile, i);
     let margin = margin_rate(index, profile, i).clamp(0.0, 1.0);
     let stock = (index.ln_stock[i] / profile.ln_stock_full).min(1.0);
     let (mut conversion, mut returns) = (0.0, 0.0);
