@@ -48,13 +48,7 @@ pub fn features(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> [f32;
     let (category, price) = category_and_price(index, profile, i);
     let margin = margin_rate(index, profile, i).clamp(0.0, 1.0);
     let stock = (index.ln_stock[i] / profile.ln_stock_full).min(1.0);
-    let (mut conversion, mut returns) = (0.0, 0.0);
-    let lift = &index.conversion_lift[i];
-    let low = &index.low_returns[i];
-    for &(segment, weight) in &profile.segments {
-        conversion += weight * lift[segment];
-        returns += weight * low[segment];
-    }
+    let (conversion, returns) = history(index, profile, i);
     [
         category,
         price,
@@ -95,6 +89,19 @@ fn category_and_price(index: &CatalogIndex, profile: &MatchProfile, i: usize) ->
     (category, price)
 }
 
+/// The conversion and returns factors: the audience's segments, weighted.
+#[inline(always)]
+fn history(index: &CatalogIndex, profile: &MatchProfile, i: usize) -> (f32, f32) {
+    let (mut conversion, mut returns) = (0.0, 0.0);
+    let lift = &index.conversion_lift[i];
+    let low = &index.low_returns[i];
+    for &(segment, weight) in &profile.segments {
+        conversion += weight * lift[segment];
+        returns += weight * low[segment];
+    }
+    (conversion, returns)
+}
+
 /// The supplier's factors: rating, handling, reliability and distance.
 #[inline(always)]
 fn supplier_factors(
@@ -122,13 +129,7 @@ fn fast_score(
     let (category, price) = category_and_price(index, profile, i);
     let margin = margin_rate(index, profile, i).clamp(0.0, 1.0);
     let stock = (index.ln_stock[i] / profile.ln_stock_full).min(1.0);
-    let (mut conversion, mut returns) = (0.0, 0.0);
-    let lift = &index.conversion_lift[i];
-    let low = &index.low_returns[i];
-    for &(segment, weight) in &profile.segments {
-        conversion += weight * lift[segment];
-        returns += weight * low[segment];
-    }
+    let (conversion, returns) = history(index, profile, i);
     WEIGHTS[0] * category
         + WEIGHTS[1] * price
         + WEIGHTS[2] * margin
