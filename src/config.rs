@@ -34,6 +34,8 @@ pub struct RawSettings {
     pub public_url: String,
     pub demo_catalog_skus: u64,
     pub catalog_refresh_seconds: u64,
+    pub outbox_worker: bool,
+    pub outbox_poll_ms: u64,
 }
 
 impl Default for RawSettings {
@@ -58,6 +60,8 @@ impl Default for RawSettings {
             public_url: String::new(),
             demo_catalog_skus: 100_000,
             catalog_refresh_seconds: 10,
+            outbox_worker: true,
+            outbox_poll_ms: 2_000,
         }
     }
 }
@@ -97,6 +101,10 @@ pub struct Settings {
     pub demo_catalog_skus: u64,
     /// How often an instance checks whether another one changed the catalog.
     pub catalog_refresh: std::time::Duration,
+    /// Whether this instance delivers outbox messages to suppliers (any number may).
+    pub outbox_worker: bool,
+    /// How often the outbox worker looks for messages it was not woken for.
+    pub outbox_poll: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -237,6 +245,13 @@ impl Settings {
                 "expected 1 to 3600",
             ));
         }
+        if !(100..=60_000).contains(&raw.outbox_poll_ms) {
+            return Err(SettingError::new(
+                "outbox_poll_ms",
+                raw.outbox_poll_ms,
+                "expected 100 to 60000",
+            ));
+        }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             bind: raw.bind,
@@ -262,6 +277,8 @@ impl Settings {
             public_url,
             demo_catalog_skus: raw.demo_catalog_skus,
             catalog_refresh: std::time::Duration::from_secs(raw.catalog_refresh_seconds),
+            outbox_worker: raw.outbox_worker,
+            outbox_poll: std::time::Duration::from_millis(raw.outbox_poll_ms),
         })
     }
 }

@@ -70,6 +70,12 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+impl From<crate::db::writer::WriteError> for AppError {
+    fn from(err: crate::db::writer::WriteError) -> Self {
+        AppError::Unavailable(err.0)
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         AppError::Unavailable(err.to_string())

@@ -114,19 +114,29 @@ mod tests {
                 out.push(prefix.to_string());
             }
         }
-        let load = |name: &str| {
-            let text = std::fs::read_to_string(format!(
-                "{}/locales/{name}.yml",
-                env!("CARGO_MANIFEST_DIR")
-            ))
-            .unwrap();
+        // `en.yml` and `zh-CN.yml`, and per-area fragments `<area>.en.yml` beside them.
+        let load = |file: &str| {
+            let text =
+                std::fs::read_to_string(format!("{}/locales/{file}", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap();
             let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
             let mut out = Vec::new();
             keys("", &value, &mut out);
             out.sort();
             out
         };
-        assert_eq!(load("en"), load("zh-CN"));
+        let dir = format!("{}/locales", env!("CARGO_MANIFEST_DIR"));
+        let mut pairs = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            let Some(stem) = name.strip_suffix("en.yml") else {
+                continue;
+            };
+            let twin = format!("{stem}zh-CN.yml");
+            assert_eq!(load(&name), load(&twin), "{name} and {twin} differ");
+            pairs += 1;
+        }
+        assert!(pairs >= 2, "locale files found: {pairs}");
     }
 
     /// Every key the code and templates ask for exists.

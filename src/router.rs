@@ -3,7 +3,8 @@
 use actix_web::web;
 
 use crate::{
-    accounts, analytics, courses, health, home, learning, selection, suppliers, web as kweb,
+    accounts, analytics, courses, desk, health, home, learning, selection, shop, suppliers,
+    web as kweb,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -17,5 +18,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(analytics::export::routes)
         .configure(selection::routes::routes)
         .configure(selection::instructor::routes)
-        .configure(suppliers::portal::routes);
+        .configure(suppliers::portal::routes)
+        .configure(suppliers::orders::routes)
+        .configure(suppliers::api::routes)
+        .configure(shop::api::routes)
+        .configure(shop::pages::routes)
+        .configure(desk::routes);
 }

@@ -81,11 +81,12 @@ impl Application {
         let settings = Arc::new(settings);
         let setup_settings = settings.clone();
         let now = clock.now();
-        let (pool, key, demo_accounts, catalog, seeded_catalog) =
+        let (pool, key, link_key, demo_accounts, catalog, seeded_catalog) =
             web::block(move || -> anyhow::Result<_> {
                 let pool = open_database(&setup_settings)?;
                 let mut conn = pool.get()?;
                 let key = shared_secret(&mut conn, "csrf")?;
+                let link_key = shared_secret(&mut conn, "order_links")?;
                 let demo_accounts = if setup_settings.seed_demo {
                     demo::seed(&mut conn, now)?
                 } else {
@@ -114,7 +115,7 @@ impl Application {
                     seconds = started.elapsed().as_secs_f64(),
                     "catalog loaded"
                 );
-                Ok((pool, key, demo_accounts, catalog, seeded))
+                Ok((pool, key, link_key, demo_accounts, catalog, seeded))
             })
             .await??;
 
@@ -126,6 +127,10 @@ impl Application {
             None
         };
         let catalog_products = catalog.len();
+        let writer = Arc::new(crate::db::writer::Writer::start(
+            pool.clone(),
+            settings.database_url.backend(),
+        ));
         let state = web::Data::new(AppState {
             pool,
             settings: settings.clone(),
@@ -138,6 +143,9 @@ impl Application {
             csrf: csrf::CsrfKey::from_hex(&key)?,
             courses,
             catalog: Arc::new(SharedIndex::new(catalog)),
+            links: Arc::new(crate::orders::links::LinkKey::from_hex(&link_key)?),
+            writer,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
         });
 
         let listener = TcpListener::bind(&settings.bind)
@@ -170,6 +178,9 @@ impl Application {
         }
         let server = server.run();
         spawn_catalog_refresh(state.clone());
+        if settings.outbox_worker {
+            spawn_outbox(state.clone());
+        }
         spawn_housekeeping(state);
         Ok(Self {
             port,
@@ -202,6 +213,56 @@ fn spawn_catalog_refresh(state: web::Data<AppState>) {
             interval.tick().await;
             if let Err(e) = state.refresh_catalog().await {
                 tracing::warn!(error = %e, "catalog refresh failed");
+            }
+        }
+    });
+}
+
+/// Delivers outbox messages as soon as a commit wakes it, and every few seconds in case
+/// another instance wrote them or a delivery failed; also expires orders whose payment
+/// never completed and completes orders whose return windows closed.
+fn spawn_outbox(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut sweep = tokio::time::interval(Duration::from_secs(60));
+        let mut poll = tokio::time::interval(state.settings.outbox_poll);
+        loop {
+            tokio::select! {
+                _ = state.outbox_wake.notified() => {}
+                _ = poll.tick() => {}
+                _ = sweep.tick() => {
+                    let now = state.now().naive_utc();
+                    let swept = state
+                        .write(move |conn| {
+                            let expired = crate::orders::outbox::expire_pending(conn, now)?;
+                            let completed = crate::orders::outbox::complete_due(conn, now)?;
+                            Ok::<_, AppError>((expired, completed))
+                        })
+                        .await;
+                    match swept {
+                        Ok((0, 0)) => {}
+                        Ok((expired, completed)) => {
+                            tracing::info!(expired, completed, "order sweep")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "order sweep failed"),
+                    }
+                    continue;
+                }
+            }
+            loop {
+                let now = state.now().naive_utc();
+                match state
+                    .write(move |conn| {
+                        Ok::<_, AppError>(crate::orders::outbox::deliver_pending(conn, now, 200)?)
+                    })
+                    .await
+                {
+                    Ok(200) => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox delivery failed");
+                        break;
+                    }
+                }
             }
         }
     });

@@ -3,6 +3,7 @@
 //! where the two backends differ.
 
 pub mod schema;
+pub mod writer;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -139,8 +140,21 @@ impl ManageConnection for ConnectionManager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection left inside a transaction (a panic mid-write) is not reused.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        fn open<C>(c: &mut C) -> bool
+        where
+            C: diesel::Connection<TransactionManager = AnsiTransactionManager>,
+        {
+            !matches!(
+                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(),
+                Ok(None)
+            )
+        }
+        match conn {
+            DbConn::Sqlite(c) => open(c),
+            DbConn::Postgres(c) => open(c),
+        }
     }
 }
 

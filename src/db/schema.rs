@@ -227,6 +227,7 @@ diesel::table! {
         views -> BigInt,
         orders -> BigInt,
         returns -> BigInt,
+        delivered -> BigInt,
     }
 }
 
@@ -253,6 +254,222 @@ diesel::joinable!(skus -> products (product_id));
 diesel::joinable!(product_stats -> products (product_id));
 diesel::joinable!(showcase_items -> products (product_id));
 diesel::joinable!(showcase_items -> users (user_id));
+diesel::table! {
+    shops (user_id) {
+        user_id -> BigInt,
+        handle -> Text,
+        mode -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    flash_deals (id) {
+        id -> BigInt,
+        shop_user_id -> BigInt,
+        sku_id -> BigInt,
+        mode -> Text,
+        price_fen -> BigInt,
+        quantity -> Integer,
+        sold -> Integer,
+        per_buyer_limit -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deal_purchases (deal_id, buyer_key) {
+        deal_id -> BigInt,
+        buyer_key -> Text,
+        quantity -> Integer,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        reference -> Text,
+        access_hash -> Text,
+        shop_user_id -> BigInt,
+        mode -> Text,
+        status -> Text,
+        buyer_name -> Text,
+        buyer_phone -> Text,
+        buyer_address -> Text,
+        buyer_key -> Text,
+        buyer_segment -> Nullable<Text>,
+        payment_method -> Text,
+        card_last4 -> Nullable<Text>,
+        currency -> Text,
+        total_fen -> BigInt,
+        paid_fen -> BigInt,
+        refunded_fen -> BigInt,
+        commission_fen -> BigInt,
+        earnings_fen -> BigInt,
+        fee_bp -> Integer,
+        show_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    supplier_orders (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        supplier_id -> BigInt,
+        mode -> Text,
+        status -> Text,
+        total_fen -> BigInt,
+        carrier -> Nullable<Text>,
+        tracking -> Nullable<Text>,
+        reject_reason -> Nullable<Text>,
+        notified_at -> Nullable<Timestamp>,
+        shipped_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_lines (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        supplier_order_id -> Nullable<BigInt>,
+        product_id -> BigInt,
+        sku_id -> BigInt,
+        supplier_id -> BigInt,
+        deal_id -> Nullable<BigInt>,
+        title -> Text,
+        sku_label -> Text,
+        quantity -> Integer,
+        unit_price_fen -> BigInt,
+        unit_cost_fen -> BigInt,
+        commission_bp -> Integer,
+        refunded_fen -> BigInt,
+        returned_quantity -> Integer,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        mode -> Text,
+        gateway -> Text,
+        kind -> Text,
+        amount_fen -> BigInt,
+        succeeded -> Bool,
+        reference -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    after_sales (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        line_id -> BigInt,
+        supplier_order_id -> BigInt,
+        supplier_id -> BigInt,
+        shop_user_id -> BigInt,
+        mode -> Text,
+        status -> Text,
+        quantity -> Integer,
+        reason -> Text,
+        reject_reason -> Nullable<Text>,
+        return_carrier -> Nullable<Text>,
+        return_tracking -> Nullable<Text>,
+        refund_fen -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_notes (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        author_id -> BigInt,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_events (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        supplier_order_id -> Nullable<BigInt>,
+        case_id -> Nullable<BigInt>,
+        mode -> Text,
+        entity -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor -> Text,
+        reason -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        topic -> Text,
+        supplier_order_id -> BigInt,
+        payload -> Text,
+        attempts -> Integer,
+        available_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    supplier_inbox (message_id) {
+        message_id -> BigInt,
+        supplier_id -> BigInt,
+        supplier_order_id -> BigInt,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    supplier_api_keys (id) {
+        id -> BigInt,
+        supplier_id -> BigInt,
+        prefix -> Text,
+        secret_hash -> Text,
+        label -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (shop_user_id, key) {
+        shop_user_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        order_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(supplier_orders -> orders (order_id));
+diesel::joinable!(supplier_orders -> suppliers (supplier_id));
+diesel::joinable!(after_sales -> order_lines (line_id));
+diesel::joinable!(flash_deals -> skus (sku_id));
+diesel::joinable!(shops -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     creator_profiles,
@@ -274,4 +491,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_stats,
     catalog_state,
     showcase_items,
+    shops,
+    flash_deals,
+    deal_purchases,
+    orders,
+    supplier_orders,
+    order_lines,
+    payments,
+    after_sales,
+    case_notes,
+    order_events,
+    outbox,
+    supplier_inbox,
+    supplier_api_keys,
+    idempotency_keys,
 );

@@ -1,4 +1,7 @@
 //! The supplier side: the portal where a supplier account manages its supplier record
-//! and catalog (CSV upload with the importer's validation, CSV download).
+//! and catalog (CSV upload with the importer's validation, CSV download), its routed
+//! orders and returns, and the JSON API for suppliers' own systems.
 
+pub mod api;
+pub mod orders;
 pub mod portal;

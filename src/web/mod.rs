@@ -36,6 +36,12 @@ pub struct AppState {
     pub courses: Arc<crate::courses::store::CourseStore>,
     /// The catalog as the matching engine reads it; rebuilt when the catalog changes.
     pub catalog: Arc<crate::catalog::index::SharedIndex>,
+    /// Order links and sandbox-shop tokens.
+    pub links: Arc<crate::orders::links::LinkKey>,
+    /// Group commit of order-flow writes (SQLite); the pool on PostgreSQL.
+    pub writer: Arc<crate::db::writer::Writer>,
+    /// Wakes the outbox worker after a commit that wrote messages.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -51,6 +57,16 @@ impl AppState {
             f(&mut conn)
         })
         .await?
+    }
+
+    /// Runs a write transaction through the writer: batched with other writes on SQLite.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<crate::db::writer::WriteError> + Send + 'static,
+    {
+        self.writer.write(f).await
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -272,6 +272,12 @@ impl TestApp {
         client
     }
 
+    /// The app's clock, as stored timestamps read it.
+    pub fn clock_now(&self) -> chrono::NaiveDateTime {
+        use kaibo::clock::Clock;
+        self.clock.now().naive_utc()
+    }
+
     pub fn user_count(&self) -> i64 {
         users::count(&mut self.pool.get().unwrap()).unwrap()
     }

@@ -1,0 +1,15 @@
+ALTER TABLE product_stats DROP COLUMN delivered;
+DROP TABLE idempotency_keys;
+DROP TABLE supplier_api_keys;
+DROP TABLE supplier_inbox;
+DROP TABLE outbox;
+DROP TABLE order_events;
+DROP TABLE case_notes;
+DROP TABLE after_sales;
+DROP TABLE payments;
+DROP TABLE order_lines;
+DROP TABLE supplier_orders;
+DROP TABLE orders;
+DROP TABLE deal_purchases;
+DROP TABLE flash_deals;
+DROP TABLE shops;

@@ -1,0 +1,167 @@
+//! Group commit for SQLite. SQLite has one writer at a time; many connections that
+//! each `BEGIN IMMEDIATE` spend their time in the busy handler's sleeps. Instead, one
+//! thread takes write jobs from a queue and runs as many as are waiting (up to
+//! `MAX_BATCH`) in one transaction, each inside its own savepoint, so one job's error
+//! rolls back that job only. Every caller is answered after the commit: an
+//! acknowledged write is on disk. On PostgreSQL jobs run on the pool as they come.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+
+use super::{Backend, DbConn, Pool, write_tx};
+
+pub const MAX_BATCH: usize = 64;
+
+/// A write could not be committed (the database is unavailable, or the disk is full).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the write was not committed: {0}")]
+pub struct WriteError(pub String);
+
+trait Task: Send {
+    fn run(self: Box<Self>, conn: &mut DbConn) -> Box<dyn Done>;
+    fn fail(self: Box<Self>, why: String);
+}
+
+trait Done: Send {
+    fn finish(self: Box<Self>, committed: Result<(), String>);
+}
+
+struct Job<F, T, E> {
+    f: F,
+    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+}
+
+struct Finished<T, E> {
+    result: Result<T, E>,
+    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> Task for Job<F, T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &mut DbConn) -> Box<dyn Done> {
+        // Nested in the batch's transaction, `write_tx` is a savepoint.
+        let result = write_tx(conn, self.f);
+        Box::new(Finished {
+            result,
+            reply: self.reply,
+        })
+    }
+
+    fn fail(self: Box<Self>, why: String) {
+        let _ = self.reply.send(Err(E::from(WriteError(why))));
+    }
+}
+
+impl<T, E> Done for Finished<T, E>
+where
+    T: Send + 'static,
+    E: From<WriteError> + Send + 'static,
+{
+    fn finish(self: Box<Self>, committed: Result<(), String>) {
+        let answer = match committed {
+            Ok(()) => self.result,
+            Err(why) => Err(E::from(WriteError(why))),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+pub struct Writer {
+    pool: Pool,
+    queue: Option<mpsc::Sender<Box<dyn Task>>>,
+}
+
+impl Writer {
+    pub fn start(pool: Pool, backend: Backend) -> Writer {
+        let queue = match backend {
+            Backend::Postgres => None,
+            Backend::Sqlite => {
+                let (tx, rx) = mpsc::channel::<Box<dyn Task>>();
+                let pool = pool.clone();
+                std::thread::Builder::new()
+                    .name("kaibo-writer".into())
+                    .spawn(move || run_batches(pool, rx))
+                    .ok()
+                    .map(|_| tx)
+            }
+        };
+        Writer { pool, queue }
+    }
+
+    /// Runs `f` in a write transaction (a savepoint of a batch on SQLite).
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
+    {
+        match &self.queue {
+            Some(queue) => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                if queue.send(Box::new(Job { f, reply })).is_err() {
+                    return Err(E::from(WriteError("the writer has stopped".into())));
+                }
+                answer
+                    .await
+                    .unwrap_or_else(|_| Err(E::from(WriteError("the write was abandoned".into()))))
+            }
+            None => {
+                let pool = self.pool.clone();
+                let done = actix_web::web::block(move || {
+                    let mut conn = pool.get().map_err(|e| E::from(WriteError(e.to_string())))?;
+                    write_tx(&mut conn, f)
+                })
+                .await;
+                done.unwrap_or_else(|e| Err(E::from(WriteError(e.to_string()))))
+            }
+        }
+    }
+}
+
+fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(task) => batch.push(task),
+                Err(_) => break,
+            }
+        }
+        let mut conn = match pool.get() {
+            Ok(conn) => conn,
+            Err(e) => {
+                for task in batch {
+                    task.fail(e.to_string());
+                }
+                continue;
+            }
+        };
+        let mut done: Vec<Box<dyn Done>> = Vec::with_capacity(batch.len());
+        let committed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            write_tx(&mut conn, |conn| {
+                for task in batch {
+                    done.push(task.run(conn));
+                }
+                Ok::<(), diesel::result::Error>(())
+            })
+        }));
+        let outcome = match committed {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, jobs = done.len(), "batch commit failed");
+                Err(e.to_string())
+            }
+            Err(_) => {
+                tracing::error!("a write job panicked; its batch was rolled back");
+                Err("internal error".to_string())
+            }
+        };
+        for d in done {
+            d.finish(outcome.clone());
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! The stored records of the order flow and the one function that appends an event.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{
+    after_sales, case_notes, flash_deals, order_events, order_lines, orders, payments,
+    supplier_orders,
+};
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = orders)]
+pub struct Order {
+    pub id: i64,
+    pub reference: String,
+    pub access_hash: String,
+    pub shop_user_id: i64,
+    pub mode: String,
+    pub status: String,
+    pub buyer_name: String,
+    pub buyer_phone: String,
+    pub buyer_address: String,
+    pub buyer_key: String,
+    pub buyer_segment: Option<String>,
+    pub payment_method: String,
+    pub card_last4: Option<String>,
+    pub currency: String,
+    pub total_fen: i64,
+    pub paid_fen: i64,
+    pub refunded_fen: i64,
+    pub commission_fen: i64,
+    pub earnings_fen: i64,
+    pub fee_bp: i32,
+    pub show_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = order_lines)]
+pub struct Line {
+    pub id: i64,
+    pub order_id: i64,
+    pub supplier_order_id: Option<i64>,
+    pub product_id: i64,
+    pub sku_id: i64,
+    pub supplier_id: i64,
+    pub deal_id: Option<i64>,
+    pub title: String,
+    pub sku_label: String,
+    pub quantity: i32,
+    pub unit_price_fen: i64,
+    pub unit_cost_fen: i64,
+    pub commission_bp: i32,
+    pub refunded_fen: i64,
+    pub returned_quantity: i32,
+}
+
+impl Line {
+    pub fn total_fen(&self) -> i64 {
+        self.unit_price_fen * self.quantity as i64
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = supplier_orders)]
+pub struct SupplierOrder {
+    pub id: i64,
+    pub order_id: i64,
+    pub supplier_id: i64,
+    pub mode: String,
+    pub status: String,
+    pub total_fen: i64,
+    pub carrier: Option<String>,
+    pub tracking: Option<String>,
+    pub reject_reason: Option<String>,
+    pub notified_at: Option<NaiveDateTime>,
+    pub shipped_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = after_sales)]
+pub struct Case {
+    pub id: i64,
+    pub order_id: i64,
+    pub line_id: i64,
+    pub supplier_order_id: i64,
+    pub supplier_id: i64,
+    pub shop_user_id: i64,
+    pub mode: String,
+    pub status: String,
+    pub quantity: i32,
+    pub reason: String,
+    pub reject_reason: Option<String>,
+    pub return_carrier: Option<String>,
+    pub return_tracking: Option<String>,
+    pub refund_fen: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = case_notes)]
+pub struct CaseNote {
+    pub id: i64,
+    pub case_id: i64,
+    pub author_id: i64,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = order_events)]
+pub struct Event {
+    pub id: i64,
+    pub order_id: i64,
+    pub supplier_order_id: Option<i64>,
+    pub case_id: Option<i64>,
+    pub mode: String,
+    pub entity: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor: String,
+    pub reason: String,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = payments)]
+pub struct Payment {
+    pub id: i64,
+    pub order_id: i64,
+    pub mode: String,
+    pub gateway: String,
+    pub kind: String,
+    pub amount_fen: i64,
+    pub succeeded: bool,
+    pub reference: Option<String>,
+    pub error_code: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = flash_deals)]
+pub struct FlashDeal {
+    pub id: i64,
+    pub shop_user_id: i64,
+    pub sku_id: i64,
+    pub mode: String,
+    pub price_fen: i64,
+    pub quantity: i32,
+    pub sold: i32,
+    pub per_buyer_limit: i32,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl FlashDeal {
+    pub fn is_running(&self, now: NaiveDateTime) -> bool {
+        self.starts_at <= now && now < self.ends_at
+    }
+
+    pub fn left(&self) -> i32 {
+        (self.quantity - self.sold).max(0)
+    }
+}
+
+/// Who made a change, as the event log names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Buyer,
+    Creator(i64),
+    Supplier(i64),
+    Gateway,
+    System,
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Buyer => "buyer".into(),
+            Actor::Creator(id) => format!("creator:{id}"),
+            Actor::Supplier(id) => format!("supplier:{id}"),
+            Actor::Gateway => "gateway".into(),
+            Actor::System => "system".into(),
+        }
+    }
+}
+
+/// What an event is about; the ids say which record.
+pub enum Subject {
+    Order,
+    SupplierOrder(i64),
+    Case(i64),
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn record_event(
+    conn: &mut DbConn,
+    order_id: i64,
+    mode: &str,
+    subject: Subject,
+    from: Option<&str>,
+    to: &str,
+    actor: &Actor,
+    reason: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let (entity, so, case) = match subject {
+        Subject::Order => ("order", None, None),
+        Subject::SupplierOrder(id) => ("supplier_order", Some(id), None),
+        Subject::Case(id) => ("case", None, Some(id)),
+    };
+    diesel::insert_into(order_events::table)
+        .values((
+            order_events::order_id.eq(order_id),
+            order_events::supplier_order_id.eq(so),
+            order_events::case_id.eq(case),
+            order_events::mode.eq(mode),
+            order_events::entity.eq(entity),
+            order_events::from_status.eq(from),
+            order_events::to_status.eq(to),
+            order_events::actor.eq(actor.label()),
+            order_events::reason.eq(reason),
+            order_events::at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_order(conn: &mut DbConn, id: i64) -> QueryResult<Option<Order>> {
+    orders::table
+        .find(id)
+        .select(Order::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn order_by_access(conn: &mut DbConn, access_hash: &str) -> QueryResult<Option<Order>> {
+    orders::table
+        .filter(orders::access_hash.eq(access_hash))
+        .select(Order::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn order_by_reference(conn: &mut DbConn, reference: &str) -> QueryResult<Option<Order>> {
+    orders::table
+        .filter(orders::reference.eq(reference))
+        .select(Order::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn lines(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<Line>> {
+    order_lines::table
+        .filter(order_lines::order_id.eq(order_id))
+        .order(order_lines::id)
+        .select(Line::as_select())
+        .load(conn)
+}
+
+pub fn supplier_orders_of(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<SupplierOrder>> {
+    supplier_orders::table
+        .filter(supplier_orders::order_id.eq(order_id))
+        .order(supplier_orders::id)
+        .select(SupplierOrder::as_select())
+        .load(conn)
+}
+
+pub fn find_supplier_order(conn: &mut DbConn, id: i64) -> QueryResult<Option<SupplierOrder>> {
+    supplier_orders::table
+        .find(id)
+        .select(SupplierOrder::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn cases_of(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<Case>> {
+    after_sales::table
+        .filter(after_sales::order_id.eq(order_id))
+        .order(after_sales::id)
+        .select(Case::as_select())
+        .load(conn)
+}
+
+pub fn find_case(conn: &mut DbConn, id: i64) -> QueryResult<Option<Case>> {
+    after_sales::table
+        .find(id)
+        .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn case_notes_of(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<CaseNote>> {
+    case_notes::table
+        .filter(case_notes::case_id.eq(case_id))
+        .order(case_notes::id)
+        .select(CaseNote::as_select())
+        .load(conn)
+}
+
+pub fn events_of(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<Event>> {
+    order_events::table
+        .filter(order_events::order_id.eq(order_id))
+        .order(order_events::id)
+        .select(Event::as_select())
+        .load(conn)
+}
+
+pub fn payments_of(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<Payment>> {
+    payments::table
+        .filter(payments::order_id.eq(order_id))
+        .order(payments::id)
+        .select(Payment::as_select())
+        .load(conn)
+}
+
+pub fn find_deal(conn: &mut DbConn, id: i64) -> QueryResult<Option<FlashDeal>> {
+    flash_deals::table
+        .find(id)
+        .select(FlashDeal::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The shop's deals that run at `now`, by SKU.
+pub fn running_deals(
+    conn: &mut DbConn,
+    shop_user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<FlashDeal>> {
+    flash_deals::table
+        .filter(flash_deals::shop_user_id.eq(shop_user_id))
+        .filter(flash_deals::starts_at.le(now))
+        .filter(flash_deals::ends_at.gt(now))
+        .order(flash_deals::id.desc())
+        .select(FlashDeal::as_select())
+        .load(conn)
+}

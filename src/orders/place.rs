@@ -1,0 +1,507 @@
+//! Placing an order: reserve (idempotency key, prices, stock and deal quantities, all in
+//! one write transaction), pay through the gateway outside any transaction, then settle
+//! (record the payment; paid orders are routed to their suppliers, failed ones give
+//! their stock back). No SKU is oversold: every unit is taken with a conditional UPDATE.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::error::OrderError;
+use super::links;
+use super::model::{self, Actor, Line, Order, Subject, record_event};
+use super::payments::{CardNumber, Charge, Method, PayError, gateway_for};
+use super::state::{Mode, OrderStatus};
+use super::{money, routing, stats};
+use crate::catalog::model::{Product, Sku};
+use crate::db::schema::{
+    deal_purchases, flash_deals, idempotency_keys, order_lines, orders, payments, products,
+    showcase_items, skus,
+};
+use crate::db::{DbConn, write_tx};
+
+pub const MAX_LINES: usize = 20;
+pub const MAX_QUANTITY: i64 = 99;
+/// Tries of a payment that failed with a retryable error.
+pub const PAYMENT_TRIES: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLine {
+    pub sku_id: i64,
+    /// As sent; checked here, so 0, negative and huge numbers get a line-numbered answer.
+    pub quantity: i64,
+    pub deal_id: Option<i64>,
+}
+
+/// The buyer's details, already checked by `checkout::parse_buyer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Buyer {
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+    /// Digits of the phone number: who counts as "one buyer" for deal limits.
+    pub key: String,
+    /// The audience segment (`f25-34`, ...) when known, for platform statistics.
+    pub segment: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub shop_user_id: i64,
+    pub mode: Mode,
+    pub idempotency_key: String,
+    pub lines: Vec<NewLine>,
+    pub buyer: Buyer,
+    pub method: Method,
+    pub card: Option<CardNumber>,
+    pub show_id: Option<i64>,
+    /// The creator's platform fee in basis points.
+    pub fee_bp: i32,
+}
+
+/// An Idempotency-Key as sent: 8 to 100 visible ASCII characters.
+pub fn parse_key(raw: Option<&str>) -> Result<String, OrderError> {
+    let key = raw.map(str::trim).unwrap_or("");
+    if (8..=100).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(key.to_string())
+    } else {
+        Err(OrderError::MissingKey)
+    }
+}
+
+/// What identifies "the same request" under one key: everything but the key itself.
+pub fn request_hash(order: &NewOrder) -> String {
+    let mut text = format!(
+        "{}|{}|{}|{}|{}|{:?}|{:?}",
+        order.shop_user_id,
+        order.mode.as_str(),
+        order.buyer.name,
+        order.buyer.phone,
+        order.buyer.address,
+        order.method.as_str(),
+        order.card.as_ref().map(|c| c.last4().to_string()),
+    );
+    for line in &order.lines {
+        text.push_str(&format!(
+            "|{}x{}@{:?}",
+            line.sku_id, line.quantity, line.deal_id
+        ));
+    }
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[derive(Debug, Clone)]
+pub enum Reserved {
+    /// A new order, waiting for its payment.
+    Fresh(Order),
+    /// The key was seen before with the same request: that order, as it is now.
+    Replay(Order),
+}
+
+/// Merges lines of the same SKU and deal, checks quantities and sorts by SKU, so every
+/// transaction takes row locks in the same order (no deadlocks on PostgreSQL).
+fn normalise(lines: &[NewLine]) -> Result<Vec<(usize, NewLine)>, OrderError> {
+    if lines.is_empty() {
+        return Err(OrderError::EmptyCart);
+    }
+    if lines.len() > MAX_LINES {
+        return Err(OrderError::TooManyLines { max: MAX_LINES });
+    }
+    let mut merged: BTreeMap<(i64, Option<i64>), (usize, NewLine)> = BTreeMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 1;
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            return Err(OrderError::Quantity {
+                line: n,
+                max: MAX_QUANTITY,
+            });
+        }
+        let entry = merged.entry((line.sku_id, line.deal_id)).or_insert((
+            n,
+            NewLine {
+                quantity: 0,
+                ..line.clone()
+            },
+        ));
+        entry.1.quantity += line.quantity;
+        if entry.1.quantity > MAX_QUANTITY {
+            return Err(OrderError::Quantity {
+                line: n,
+                max: MAX_QUANTITY,
+            });
+        }
+    }
+    Ok(merged.into_values().collect())
+}
+
+fn sku_label(sku: &Sku) -> String {
+    let parts: Vec<&str> = [sku.size.as_deref(), sku.colour.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
+    if parts.is_empty() {
+        sku.sku_code.clone()
+    } else {
+        parts.join(" / ")
+    }
+}
+
+/// Step one: the idempotency key, the prices and the stock, in one transaction.
+pub fn reserve(
+    conn: &mut DbConn,
+    new: &NewOrder,
+    keys: &links::LinkKey,
+    now: NaiveDateTime,
+) -> Result<Reserved, OrderError> {
+    let lines = normalise(&new.lines)?;
+    let hash = request_hash(new);
+    write_tx(conn, |conn| {
+        // The key first: a concurrent twin waits here for this transaction, then sees it.
+        let insert = diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::shop_user_id.eq(new.shop_user_id),
+                idempotency_keys::key.eq(&new.idempotency_key),
+                idempotency_keys::request_hash.eq(&hash),
+                idempotency_keys::created_at.eq(now),
+            ))
+            .on_conflict_do_nothing();
+        let fresh = match conn {
+            DbConn::Sqlite(c) => insert.execute(c)?,
+            DbConn::Postgres(c) => insert.execute(c)?,
+        };
+        if fresh == 0 {
+            let (stored_hash, order_id): (String, Option<i64>) = idempotency_keys::table
+                .find((new.shop_user_id, &new.idempotency_key))
+                .select((idempotency_keys::request_hash, idempotency_keys::order_id))
+                .first(conn)?;
+            if stored_hash != hash {
+                return Err(OrderError::KeyReused);
+            }
+            let order = match order_id {
+                Some(id) => model::find_order(conn, id)?,
+                None => None,
+            };
+            return order.map(Reserved::Replay).ok_or(OrderError::NotFound);
+        }
+
+        let mut taken: Vec<Line> = Vec::with_capacity(lines.len());
+        for (n, line) in &lines {
+            let n = *n;
+            let (sku, product): (Sku, Product) = skus::table
+                .inner_join(products::table)
+                .filter(skus::id.eq(line.sku_id))
+                .select((Sku::as_select(), Product::as_select()))
+                .first(conn)
+                .optional()?
+                .ok_or(OrderError::UnknownSku { line: n })?;
+            // The server's price: the showcase's, or the running deal's.
+            let shop_price: i64 = showcase_items::table
+                .find((new.shop_user_id, product.id))
+                .select(showcase_items::price_fen)
+                .first(conn)
+                .optional()?
+                .ok_or(OrderError::NotInShop { line: n })?;
+            let q = line.quantity;
+            let mut price = shop_price;
+            if let Some(deal_id) = line.deal_id {
+                let deal = model::find_deal(conn, deal_id)?
+                    .filter(|d| d.shop_user_id == new.shop_user_id && d.sku_id == sku.id)
+                    .ok_or(OrderError::UnknownDeal { line: n })?;
+                if !deal.is_running(now) {
+                    return Err(OrderError::DealEnded { line: n });
+                }
+                let took = diesel::update(
+                    flash_deals::table
+                        .filter(flash_deals::id.eq(deal_id))
+                        .filter((flash_deals::sold + q as i32).le(flash_deals::quantity)),
+                )
+                .set(flash_deals::sold.eq(flash_deals::sold + q as i32))
+                .execute(conn)?;
+                if took == 0 {
+                    return Err(OrderError::DealSoldOut {
+                        line: n,
+                        left: deal.left() as i64,
+                    });
+                }
+                let upsert = diesel::insert_into(deal_purchases::table)
+                    .values((
+                        deal_purchases::deal_id.eq(deal_id),
+                        deal_purchases::buyer_key.eq(&new.buyer.key),
+                        deal_purchases::quantity.eq(q as i32),
+                    ))
+                    .on_conflict((deal_purchases::deal_id, deal_purchases::buyer_key))
+                    .do_update()
+                    .set(deal_purchases::quantity.eq(deal_purchases::quantity + q as i32));
+                match conn {
+                    DbConn::Sqlite(c) => upsert.execute(c)?,
+                    DbConn::Postgres(c) => upsert.execute(c)?,
+                };
+                let bought: i32 = deal_purchases::table
+                    .find((deal_id, &new.buyer.key))
+                    .select(deal_purchases::quantity)
+                    .first(conn)?;
+                if bought > deal.per_buyer_limit {
+                    return Err(OrderError::DealLimit {
+                        line: n,
+                        limit: deal.per_buyer_limit as i64,
+                    });
+                }
+                price = deal.price_fen;
+            }
+            let took = diesel::update(
+                skus::table
+                    .filter(skus::id.eq(sku.id))
+                    .filter(skus::stock.ge(q as i32)),
+            )
+            .set(skus::stock.eq(skus::stock - q as i32))
+            .execute(conn)?;
+            if took == 0 {
+                let left: i32 = skus::table.find(sku.id).select(skus::stock).first(conn)?;
+                return Err(OrderError::SoldOut {
+                    line: n,
+                    left: left.max(0) as i64,
+                });
+            }
+            taken.push(Line {
+                id: 0,
+                order_id: 0,
+                supplier_order_id: None,
+                product_id: product.id,
+                sku_id: sku.id,
+                supplier_id: sku.supplier_id,
+                deal_id: line.deal_id,
+                title: product.title.clone(),
+                sku_label: sku_label(&sku),
+                quantity: q as i32,
+                unit_price_fen: price,
+                unit_cost_fen: product.cost_fen,
+                commission_bp: product.commission_bp,
+                refunded_fen: 0,
+                returned_quantity: 0,
+            });
+        }
+
+        let total: i64 = taken.iter().map(Line::total_fen).sum();
+        let (commission, earnings) = money::kept_earnings(&taken, new.fee_bp);
+        let reference = links::new_reference();
+        diesel::insert_into(orders::table)
+            .values((
+                orders::reference.eq(&reference),
+                orders::access_hash.eq(links::hash(&keys.token(&reference))),
+                orders::shop_user_id.eq(new.shop_user_id),
+                orders::mode.eq(new.mode.as_str()),
+                orders::status.eq(OrderStatus::PendingPayment.as_str()),
+                orders::buyer_name.eq(&new.buyer.name),
+                orders::buyer_phone.eq(&new.buyer.phone),
+                orders::buyer_address.eq(&new.buyer.address),
+                orders::buyer_key.eq(&new.buyer.key),
+                orders::buyer_segment.eq(&new.buyer.segment),
+                orders::payment_method.eq(new.method.as_str()),
+                orders::card_last4.eq(new.card.as_ref().map(|c| c.last4().to_string())),
+                orders::currency.eq("CNY"),
+                orders::total_fen.eq(total),
+                orders::paid_fen.eq(0),
+                orders::refunded_fen.eq(0),
+                orders::commission_fen.eq(commission),
+                orders::earnings_fen.eq(earnings),
+                orders::fee_bp.eq(new.fee_bp),
+                orders::show_id.eq(new.show_id),
+                orders::created_at.eq(now),
+                orders::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let order = model::order_by_reference(conn, &reference)?.ok_or(OrderError::NotFound)?;
+        for line in &taken {
+            diesel::insert_into(order_lines::table)
+                .values((
+                    order_lines::order_id.eq(order.id),
+                    order_lines::product_id.eq(line.product_id),
+                    order_lines::sku_id.eq(line.sku_id),
+                    order_lines::supplier_id.eq(line.supplier_id),
+                    order_lines::deal_id.eq(line.deal_id),
+                    order_lines::title.eq(&line.title),
+                    order_lines::sku_label.eq(&line.sku_label),
+                    order_lines::quantity.eq(line.quantity),
+                    order_lines::unit_price_fen.eq(line.unit_price_fen),
+                    order_lines::unit_cost_fen.eq(line.unit_cost_fen),
+                    order_lines::commission_bp.eq(line.commission_bp),
+                    order_lines::refunded_fen.eq(0),
+                    order_lines::returned_quantity.eq(0),
+                ))
+                .execute(conn)?;
+        }
+        diesel::update(idempotency_keys::table.find((new.shop_user_id, &new.idempotency_key)))
+            .set(idempotency_keys::order_id.eq(order.id))
+            .execute(conn)?;
+        record_event(
+            conn,
+            order.id,
+            &order.mode,
+            Subject::Order,
+            None,
+            OrderStatus::PendingPayment.as_str(),
+            &Actor::Buyer,
+            "placed",
+            now,
+        )?;
+        Ok(Reserved::Fresh(order))
+    })
+}
+
+/// One call to the gateway and what it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub kind: &'static str,
+    pub amount_fen: i64,
+    pub reference: Option<String>,
+    pub error: Option<PayError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentOutcome {
+    pub gateway: &'static str,
+    pub attempts: Vec<Attempt>,
+    pub result: Result<(), PayError>,
+}
+
+/// Authorises and captures; retries a retryable failure; voids an authorisation whose
+/// capture failed. No database work: a real gateway is a network call.
+pub fn pay(order: &Order, method: Method, card: Option<&CardNumber>) -> PaymentOutcome {
+    let gateway = gateway_for(method);
+    let charge = Charge {
+        reference: &order.reference,
+        amount_fen: order.total_fen,
+        card,
+    };
+    let mut attempts = Vec::new();
+    let mut auth = Err(PayError::ProcessingError);
+    for _ in 0..PAYMENT_TRIES {
+        auth = gateway.authorize(&charge);
+        attempts.push(Attempt {
+            kind: "authorize",
+            amount_fen: order.total_fen,
+            reference: auth.as_ref().ok().map(|r| r.reference.clone()),
+            error: auth.as_ref().err().copied(),
+        });
+        match &auth {
+            Err(e) if e.retryable() => continue,
+            _ => break,
+        }
+    }
+    let auth = match auth {
+        Ok(auth) => auth,
+        Err(e) => {
+            return PaymentOutcome {
+                gateway: gateway.name(),
+                attempts,
+                result: Err(e),
+            };
+        }
+    };
+    let capture = gateway.capture(&charge, &auth);
+    attempts.push(Attempt {
+        kind: "capture",
+        amount_fen: order.total_fen,
+        reference: capture.as_ref().ok().map(|r| r.reference.clone()),
+        error: capture.as_ref().err().copied(),
+    });
+    if let Err(e) = capture {
+        let void = gateway.void(&charge, &auth);
+        attempts.push(Attempt {
+            kind: "void",
+            amount_fen: order.total_fen,
+            reference: void.as_ref().ok().map(|r| r.reference.clone()),
+            error: void.as_ref().err().copied(),
+        });
+        return PaymentOutcome {
+            gateway: gateway.name(),
+            attempts,
+            result: Err(e),
+        };
+    }
+    PaymentOutcome {
+        gateway: gateway.name(),
+        attempts,
+        result: Ok(()),
+    }
+}
+
+/// Step three: records the payment; a paid order is routed, a failed one gives back its
+/// stock.
+pub fn settle(
+    conn: &mut DbConn,
+    order_id: i64,
+    outcome: &PaymentOutcome,
+    now: NaiveDateTime,
+) -> Result<Order, OrderError> {
+    write_tx(conn, |conn| {
+        let order = model::find_order(conn, order_id)?.ok_or(OrderError::NotFound)?;
+        let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
+        for a in &outcome.attempts {
+            diesel::insert_into(payments::table)
+                .values((
+                    payments::order_id.eq(order.id),
+                    payments::mode.eq(&order.mode),
+                    payments::gateway.eq(outcome.gateway),
+                    payments::kind.eq(a.kind),
+                    payments::amount_fen.eq(a.amount_fen),
+                    payments::succeeded.eq(a.error.is_none()),
+                    payments::reference.eq(&a.reference),
+                    payments::error_code.eq(a.error.map(PayError::code)),
+                    payments::created_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        match outcome.result {
+            Ok(()) => {
+                let next = status.check(OrderStatus::Paid)?;
+                diesel::update(orders::table.find(order.id))
+                    .set((
+                        orders::status.eq(next.as_str()),
+                        orders::paid_fen.eq(order.total_fen),
+                        orders::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                let reason = format!("{} {}", outcome.gateway, money::fen(order.total_fen));
+                record_event(
+                    conn,
+                    order.id,
+                    &order.mode,
+                    Subject::Order,
+                    Some(status.as_str()),
+                    next.as_str(),
+                    &Actor::Gateway,
+                    &reason,
+                    now,
+                )?;
+                let lines = model::lines(conn, order.id)?;
+                stats::on_paid(conn, &lines, order.buyer_segment.as_deref())?;
+                routing::route(conn, &order, &lines, now)?;
+            }
+            Err(e) => {
+                let next = status.check(OrderStatus::PaymentFailed)?;
+                diesel::update(orders::table.find(order.id))
+                    .set((orders::status.eq(next.as_str()), orders::updated_at.eq(now)))
+                    .execute(conn)?;
+                for line in model::lines(conn, order.id)? {
+                    routing::release(conn, &line, &order.buyer_key, true)?;
+                }
+                record_event(
+                    conn,
+                    order.id,
+                    &order.mode,
+                    Subject::Order,
+                    Some(status.as_str()),
+                    next.as_str(),
+                    &Actor::Gateway,
+                    e.code(),
+                    now,
+                )?;
+            }
+        }
+        model::find_order(conn, order.id)?.ok_or(OrderError::NotFound)
+    })
+}

@@ -1,0 +1,157 @@
+//! Shops: one per creator, at `/shop/<handle>`. A sandbox shop is seen only by its owner
+//! and the simulation; graduation makes it live and public.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rand::Rng;
+
+use super::state::Mode;
+use crate::db::DbConn;
+use crate::db::schema::{shops, users};
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = shops)]
+pub struct Shop {
+    pub user_id: i64,
+    pub handle: String,
+    pub mode: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Shop {
+    pub fn mode(&self) -> Mode {
+        Mode::parse(&self.mode).unwrap_or(Mode::Sandbox)
+    }
+}
+
+/// A handle from a display name: lowercase ASCII letters, digits and dashes, plus a
+/// random tail so two "Lily"s do not collide and handles are not guessable in order.
+fn handle_for(name: &str) -> String {
+    let mut base: String = name
+        .chars()
+        .filter_map(|c| {
+            if c.is_ascii_alphanumeric() {
+                Some(c.to_ascii_lowercase())
+            } else if c == ' ' || c == '-' || c == '_' {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect();
+    base = base.trim_matches('-').to_string();
+    while base.contains("--") {
+        base = base.replace("--", "-");
+    }
+    base.truncate(20);
+    let base = base.trim_end_matches('-');
+    let base = if base.is_empty() { "shop" } else { base };
+    let tail: String = (0..4)
+        .map(|_| (b'a' + rand::rng().random_range(0..26u8)) as char)
+        .collect();
+    format!("{base}-{tail}")
+}
+
+/// Whether `/shop/<handle>` could name a shop (the URL parameter is checked first).
+pub fn is_handle(text: &str) -> bool {
+    (3..=40).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+pub fn find_by_handle(conn: &mut DbConn, handle: &str) -> QueryResult<Option<Shop>> {
+    if !is_handle(handle) {
+        return Ok(None);
+    }
+    shops::table
+        .filter(shops::handle.eq(handle))
+        .select(Shop::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn of_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Shop>> {
+    shops::table
+        .find(user_id)
+        .select(Shop::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The creator's shop, created in sandbox mode the first time it is needed.
+pub fn ensure(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<Shop> {
+    if let Some(shop) = of_user(conn, user_id)? {
+        return Ok(shop);
+    }
+    let name: String = users::table
+        .find(user_id)
+        .select(users::display_name)
+        .first(conn)?;
+    for _ in 0..5 {
+        let inserted = diesel::insert_into(shops::table)
+            .values((
+                shops::user_id.eq(user_id),
+                shops::handle.eq(handle_for(&name)),
+                shops::mode.eq(Mode::Sandbox.as_str()),
+                shops::created_at.eq(now),
+                shops::updated_at.eq(now),
+            ))
+            .execute(conn);
+        match inserted {
+            Ok(_) => break,
+            // A handle taken, or another request created the shop: look again.
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => {
+                if let Some(shop) = of_user(conn, user_id)? {
+                    return Ok(shop);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    of_user(conn, user_id)?.ok_or(diesel::result::Error::NotFound)
+}
+
+/// Makes the shop public (graduation, or an administrator).
+pub fn set_mode(
+    conn: &mut DbConn,
+    user_id: i64,
+    mode: Mode,
+    now: NaiveDateTime,
+) -> QueryResult<Shop> {
+    ensure(conn, user_id, now)?;
+    diesel::update(shops::table.find(user_id))
+        .set((shops::mode.eq(mode.as_str()), shops::updated_at.eq(now)))
+        .execute(conn)?;
+    of_user(conn, user_id)?.ok_or(diesel::result::Error::NotFound)
+}
+
+/// The creator's platform fee in basis points, from their profile.
+pub fn fee_bp(conn: &mut DbConn, user_id: i64) -> QueryResult<i32> {
+    use crate::db::schema::creator_profiles;
+    let platform: Option<Option<String>> = creator_profiles::table
+        .find(user_id)
+        .select(creator_profiles::platform)
+        .first(conn)
+        .optional()?;
+    Ok(crate::matching::weights::platform_fee_bp(platform.flatten().as_deref()) as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_url_safe() {
+        let h = handle_for("Lily Chen 莉莉!");
+        assert!(h.starts_with("lily-chen-"), "{h}");
+        assert!(is_handle(&h));
+        assert!(handle_for("莉莉").starts_with("shop-"));
+        assert!(!is_handle("../etc"));
+        assert!(!is_handle("AB"));
+    }
+}

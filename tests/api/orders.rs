@@ -1,0 +1,450 @@
+//! Order placement through `POST /api/orders`: idempotency, exact stock, prices, flash
+//! deals, test cards, and every kind of bad input with a clear answer and no writes.
+
+use diesel::prelude::*;
+use kaibo::db::schema::{flash_deals, order_events, orders, outbox, payments, supplier_orders};
+use kaibo::orders::Mode;
+use serde_json::{Value, json};
+
+use crate::shop_fixture::*;
+
+fn count_orders(f: &ShopFixture) -> i64 {
+    orders::table
+        .count()
+        .get_result(&mut f.app.pool.get().unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_live_order_is_placed_paid_and_routed_once_per_key() {
+    let f = shop_fixture(Mode::Live, 2).await;
+    let (a, b) = (f.products[0].clone(), f.products[1].clone());
+    let body = f.order_json(&[(a.sku_id, 2), (b.sku_id, 1)], json!({"method": "cod"}));
+    let r = f.post_order("order-key-0001", &body).await;
+    assert_eq!(r.status(), 201);
+    let placed: Value = r.json().await.unwrap();
+    assert_eq!(placed["status"], "routed");
+    assert_eq!(placed["mode"], "live");
+    assert_eq!(placed["total_fen"], a.price_fen * 2 + b.price_fen);
+    assert_eq!(
+        placed["shipments"].as_array().unwrap().len(),
+        2,
+        "one per supplier"
+    );
+    assert_eq!(f.stock(a.sku_id), a.stock - 2);
+
+    // The same key and body: the same order, no second one, stock taken once.
+    let r = f.post_order("order-key-0001", &body).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["idempotent-replayed"], "true");
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["reference"], placed["reference"]);
+    assert_eq!(again["url"], placed["url"]);
+    assert_eq!(count_orders(&f), 1);
+    assert_eq!(f.stock(a.sku_id), a.stock - 2);
+
+    // The same key with another body is refused.
+    let other = f.order_json(&[(a.sku_id, 1)], json!({"method": "cod"}));
+    let r = f.post_order("order-key-0001", &other).await;
+    assert_eq!(r.status(), 409);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "idempotency_key_reused");
+
+    // The buyer's link reads the order back; every step is in the event log and the
+    // outbox holds one message per supplier order.
+    let r = f
+        .app
+        .get(&format!("/api{}", placed["url"].as_str().unwrap()))
+        .await;
+    assert_eq!(r.status(), 200);
+    let mut conn = f.app.pool.get().unwrap();
+    let events: Vec<String> = order_events::table
+        .filter(order_events::entity.eq("order"))
+        .order(order_events::id)
+        .select(order_events::to_status)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(events, ["pending_payment", "paid", "routed"]);
+    let messages: i64 = outbox::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(messages, 2);
+    let modes: Vec<String> = supplier_orders::table
+        .select(supplier_orders::mode)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(modes, ["live", "live"]);
+}
+
+#[tokio::test]
+async fn bad_orders_get_clear_answers_and_write_nothing() {
+    let f = shop_fixture(Mode::Live, 1).await;
+    let a = f.products[0].clone();
+    let cod = json!({"method": "cod"});
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (
+            f.order_json(&[(a.sku_id, 0)], cod.clone()),
+            400,
+            "bad_quantity",
+        ),
+        (
+            f.order_json(&[(a.sku_id, -3)], cod.clone()),
+            400,
+            "bad_quantity",
+        ),
+        (
+            f.order_json(&[(a.sku_id, 1_000_000_000_000)], cod.clone()),
+            400,
+            "bad_quantity",
+        ),
+        (f.order_json(&[], cod.clone()), 400, "empty_cart"),
+        (
+            f.order_json(&[(99_999_999, 1)], cod.clone()),
+            400,
+            "unknown_sku",
+        ),
+        (
+            f.order_json(
+                &[(a.sku_id, 1)],
+                json!({"method": "card", "card_number": "4242424242424242"}),
+            ),
+            400,
+            "invalid_field",
+        ),
+        (
+            f.order_json(&[(a.sku_id, 1)], json!({"method": "gold"})),
+            400,
+            "invalid_field",
+        ),
+        (
+            json!({"shop": f.handle, "lines": "many"}),
+            400,
+            "invalid_json",
+        ),
+        (
+            json!({"shop": "no-such-shop", "lines": [{"sku_id": a.sku_id, "quantity": 1}],
+                   "buyer": {"name": "A", "phone": "1234567", "address": "Somewhere 1"},
+                   "payment": {"method": "cod"}}),
+            404,
+            "shop_not_found",
+        ),
+    ];
+    for (i, (body, status, code)) in cases.iter().enumerate() {
+        let r = f.post_order(&format!("bad-order-{i:04}"), body).await;
+        assert_eq!(r.status().as_u16(), *status, "case {i}: {body}");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error"]["code"], *code, "case {i}");
+        assert!(!err["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // A quantity error names its line.
+    let r = f
+        .post_order(
+            "bad-order-line",
+            &f.order_json(&[(a.sku_id, 1), (a.sku_id, 0)], cod.clone()),
+        )
+        .await;
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["line"], 2);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Line 2:")
+    );
+
+    // A SKU of a product this shop does not sell.
+    let foreign: i64 = {
+        use kaibo::db::schema::{showcase_items, skus};
+        let mut conn = f.app.pool.get().unwrap();
+        let sold: Vec<i64> = showcase_items::table
+            .select(showcase_items::product_id)
+            .load(&mut conn)
+            .unwrap();
+        skus::table
+            .filter(skus::product_id.ne_all(sold))
+            .select(skus::id)
+            .first(&mut conn)
+            .unwrap()
+    };
+    let r = f
+        .post_order(
+            "bad-order-foreign",
+            &f.order_json(&[(foreign, 1)], cod.clone()),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not_in_shop"
+    );
+
+    // No key, a non-JSON body.
+    let r = f
+        .app
+        .client
+        .post(f.app.url("/api/orders"))
+        .json(&f.order_json(&[(a.sku_id, 1)], cod.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "idempotency_key_missing"
+    );
+    let r = f
+        .app
+        .client
+        .post(f.app.url("/api/orders"))
+        .header("Idempotency-Key", "form-body-1")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("shop=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+
+    assert_eq!(count_orders(&f), 0, "nothing was written");
+    assert_eq!(f.stock(a.sku_id), a.stock, "no stock was taken");
+}
+
+#[tokio::test]
+async fn the_server_price_wins_and_stock_runs_out_exactly() {
+    let f = shop_fixture(Mode::Live, 1).await;
+    let a = f.products[0].clone();
+    let body = json!({
+        "shop": f.handle,
+        "lines": [{"sku_id": a.sku_id, "quantity": 1, "unit_price_fen": 1}],
+        "buyer": {"name": "Li Na", "phone": "13800138000", "address": "1 Nanjing Road, Shanghai"},
+        "payment": {"method": "cod"},
+    });
+    let r = f.post_order("tampered-price", &body).await;
+    assert_eq!(r.status(), 201);
+    let placed: Value = r.json().await.unwrap();
+    assert_eq!(placed["lines"][0]["unit_price_fen"], a.price_fen);
+
+    let left = f.stock(a.sku_id) as i64;
+    let r = f
+        .post_order(
+            "too-many",
+            &f.order_json(&[(a.sku_id, left + 1)], json!({"method": "cod"})),
+        )
+        .await;
+    // More than 99 is a quantity error, otherwise it is sold out with the count left.
+    let err: Value = r.json().await.unwrap();
+    if left + 1 > 99 {
+        assert_eq!(err["error"]["code"], "bad_quantity");
+    } else {
+        assert_eq!(err["error"]["code"], "sold_out");
+    }
+}
+
+#[tokio::test]
+async fn sandbox_test_cards_behave_as_documented() {
+    let f = shop_fixture(Mode::Sandbox, 1).await;
+    let a = f.products[0].clone();
+    let card = |n: &str| json!({"method": "card", "card_number": n});
+
+    // Without the sandbox token, a sandbox shop does not exist.
+    let r = f
+        .app
+        .client
+        .post(f.app.url("/api/orders"))
+        .header("Idempotency-Key", "no-token-1")
+        .json(&f.order_json(&[(a.sku_id, 1)], card("4242424242424242")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let r = f
+        .post_order(
+            "card-ok-1",
+            &f.order_json(&[(a.sku_id, 1)], card("4242 4242 4242 4242")),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let ok: Value = r.json().await.unwrap();
+    assert_eq!(ok["status"], "routed");
+    assert_eq!(ok["mode"], "sandbox");
+    assert_eq!(ok["paid_fen"], a.price_fen);
+
+    for (i, (number, code)) in [
+        ("4000000000000002", "card_declined"),
+        ("4000000000009995", "insufficient_funds"),
+        ("4000000000000341", "capture_failed"),
+        ("4000000000000119", "processing_error"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let before = f.stock(a.sku_id);
+        let r = f
+            .post_order(
+                &format!("card-fail-{i}"),
+                &f.order_json(&[(a.sku_id, 2)], card(number)),
+            )
+            .await;
+        assert_eq!(r.status(), 402, "{number}");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error"]["code"], *code);
+        assert_eq!(err["error"]["order"]["status"], "payment_failed");
+        assert_eq!(err["error"]["order"]["paid_fen"], 0);
+        assert_eq!(f.stock(a.sku_id), before, "{number}: stock released");
+    }
+    let mut conn = f.app.pool.get().unwrap();
+    // The processing error was tried three times; the failed capture was voided.
+    let kinds: Vec<(String, bool)> = payments::table
+        .order(payments::id)
+        .select((payments::kind, payments::succeeded))
+        .load(&mut conn)
+        .unwrap();
+    let authorize_failures = kinds
+        .iter()
+        .filter(|(k, ok)| k == "authorize" && !ok)
+        .count();
+    assert_eq!(
+        authorize_failures,
+        2 + 3,
+        "two declines, three processing errors"
+    );
+    assert!(kinds.contains(&("void".to_string(), true)));
+
+    let r = f
+        .post_order(
+            "card-other",
+            &f.order_json(&[(a.sku_id, 1)], card("5555555555554444")),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(
+        err["error"]["fields"]["card_number"],
+        "This is a sandbox shop: use one of the test card numbers."
+    );
+}
+
+#[tokio::test]
+async fn flash_deals_have_a_price_a_quantity_a_limit_and_an_end() {
+    let f = shop_fixture(Mode::Live, 1).await;
+    let a = f.products[0].clone();
+    let now = f.app.clock_now();
+    let deal_id: i64 = {
+        let mut conn = f.app.pool.get().unwrap();
+        diesel::insert_into(flash_deals::table)
+            .values((
+                flash_deals::shop_user_id.eq(f.creator_id),
+                flash_deals::sku_id.eq(a.sku_id),
+                flash_deals::mode.eq("live"),
+                flash_deals::price_fen.eq(a.price_fen / 2),
+                flash_deals::quantity.eq(3),
+                flash_deals::sold.eq(0),
+                flash_deals::per_buyer_limit.eq(2),
+                flash_deals::starts_at.eq(now),
+                flash_deals::ends_at.eq(now + chrono::Duration::minutes(5)),
+                flash_deals::created_at.eq(now),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        flash_deals::table
+            .select(flash_deals::id)
+            .first(&mut conn)
+            .unwrap()
+    };
+    let deal_order = |phone: &str, q: i64| {
+        json!({
+            "shop": f.handle,
+            "lines": [{"sku_id": a.sku_id, "quantity": q, "deal_id": deal_id}],
+            "buyer": {"name": "Buyer", "phone": phone, "address": "2 Deal Street, Hangzhou"},
+            "payment": {"method": "cod"},
+        })
+    };
+    let r = f
+        .post_order("flash-deal-1", &deal_order("13900000001", 2))
+        .await;
+    let status = r.status();
+    let placed: Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{placed}");
+    assert_eq!(placed["lines"][0]["unit_price_fen"], a.price_fen / 2);
+    // The same buyer is over the limit.
+    let r = f
+        .post_order("flash-deal-2", &deal_order("139-0000-0001", 1))
+        .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "deal_limit"
+    );
+    // Another buyer wants 2 of the 1 left.
+    let r = f
+        .post_order("flash-deal-3", &deal_order("13900000002", 2))
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "deal_sold_out"
+    );
+    let r = f
+        .post_order("flash-deal-4", &deal_order("13900000002", 1))
+        .await;
+    assert_eq!(r.status(), 201);
+    // After the end time the deal is refused, not silently charged at full price.
+    f.app.clock.advance(chrono::Duration::minutes(6));
+    let r = f
+        .post_order("flash-deal-5", &deal_order("13900000003", 1))
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "deal_ended"
+    );
+    assert_eq!(f.stock(a.sku_id), a.stock - 3);
+}
+
+/// Waits (bounded) for background work such as outbox delivery.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn the_outbox_delivers_each_supplier_order_once() {
+    use kaibo::db::schema::supplier_inbox;
+    let f = shop_fixture(Mode::Live, 1).await;
+    let placed = f.paid_order("outbox-order-1").await;
+    assert_eq!(placed["status"], "routed");
+    let supplier = f.products[0].supplier_id;
+    let pool = f.app.pool.clone();
+    eventually("outbox delivery", || {
+        outbox::table
+            .filter(outbox::delivered_at.is_null())
+            .count()
+            .get_result::<i64>(&mut pool.get().unwrap())
+            .unwrap()
+            == 0
+    })
+    .await;
+    let mut conn = f.app.pool.get().unwrap();
+    let inbox: Vec<i64> = supplier_inbox::table
+        .select(supplier_inbox::supplier_id)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(inbox, [supplier]);
+    // Applying the same message again (a redelivery) changes nothing.
+    let (message, so): (i64, i64) = outbox::table
+        .select((outbox::id, outbox::supplier_order_id))
+        .first(&mut conn)
+        .unwrap();
+    let now = f.app.clock_now();
+    assert!(!kaibo::orders::outbox::apply(&mut conn, message, so, now).unwrap());
+    let inbox: i64 = supplier_inbox::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(inbox, 1);
+    let notified: Option<chrono::NaiveDateTime> = supplier_orders::table
+        .find(so)
+        .select(supplier_orders::notified_at)
+        .first(&mut conn)
+        .unwrap();
+    assert!(notified.is_some());
+}
