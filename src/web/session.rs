@@ -64,6 +64,25 @@ pub const FLASH_KEYS: &[&str] = &[
     "flash.showcase_updated",
     "flash.showcase_removed",
     "flash.supplier_saved",
+    // The shop (cart, returns)
+    "flash.cart_added",
+    "flash.cart_updated",
+    "flash.cart_removed",
+    "flash.case_requested",
+    "flash.return_shipped",
+    // The supplier portal's orders, returns and API keys
+    "flash.so_acknowledged",
+    "flash.so_rejected",
+    "flash.so_shipped",
+    "flash.so_delivered",
+    "flash.case_approved",
+    "flash.case_rejected",
+    "flash.case_received",
+    "flash.api_key_created",
+    "flash.api_key_revoked",
+    // The creator's order desk
+    "flash.order_cancelled",
+    "flash.note_added",
 ];
 
 pub fn cookie<'a>(name: &'a str, value: String, settings: &Settings) -> Cookie<'a> {
