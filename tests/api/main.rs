@@ -8,6 +8,7 @@ mod cli;
 mod course_check;
 mod courses;
 mod helpers;
+mod order_concurrency;
 mod orders;
 mod profile;
 mod progress;
