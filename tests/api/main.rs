@@ -9,6 +9,7 @@ mod course_check;
 mod courses;
 mod helpers;
 mod order_concurrency;
+mod order_crash;
 mod orders;
 mod profile;
 mod progress;
