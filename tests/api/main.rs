@@ -10,6 +10,7 @@ mod courses;
 mod helpers;
 mod order_concurrency;
 mod order_crash;
+mod order_properties;
 mod orders;
 mod profile;
 mod progress;
