@@ -467,6 +467,7 @@ diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(supplier_orders -> orders (order_id));
 diesel::joinable!(supplier_orders -> suppliers (supplier_id));
 diesel::joinable!(after_sales -> order_lines (line_id));
+diesel::joinable!(after_sales -> orders (order_id));
 diesel::joinable!(flash_deals -> skus (sku_id));
 diesel::joinable!(shops -> users (user_id));
 

@@ -7,6 +7,7 @@ mod catalog_csv;
 mod cli;
 mod course_check;
 mod courses;
+mod desk;
 mod helpers;
 mod order_concurrency;
 mod order_crash;

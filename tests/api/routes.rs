@@ -83,6 +83,8 @@ const GET_ROUTES: &[(&str, Access)] = &[
     ("/selection/products/1", Access::TraineeStep),
     ("/showcase", Access::TraineeStep),
     ("/instructor/showcases", Access::Roles(STAFF)),
+    ("/desk/orders", Access::Only(Role::Trainee)),
+    ("/desk/cases", Access::Only(Role::Trainee)),
     ("/supplier/catalog", Access::Only(Role::Supplier)),
 ];
 
@@ -104,6 +106,8 @@ const POST_ROUTES: &[&str] = &[
     "/showcase/items/1/remove",
     "/supplier/catalog/profile",
     "/supplier/catalog/upload",
+    "/desk/orders/KAAAAAAAAAA/cancel",
+    "/desk/cases/1/notes",
 ];
 
 fn expected_get(access: Access, role: Option<Role>) -> u16 {

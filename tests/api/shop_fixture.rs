@@ -26,7 +26,6 @@ pub struct FixtureProduct {
 pub struct ShopFixture {
     pub app: TestApp,
     /// The creator, logged in.
-    #[allow(dead_code)] // for the desk and shop page tests
     pub creator: reqwest::Client,
     #[allow(dead_code)]
     pub creator_email: String,
