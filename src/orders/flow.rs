@@ -227,7 +227,11 @@ pub fn acknowledge(
 ) -> Result<SupplierOrder, OrderError> {
     write_tx(conn, |conn| {
         let (so, order) = supplier_order_for(conn, supplier_id, so_id)?;
-        if so_status(&so) != SupplierStatus::Acknowledged {
+        // Already acknowledged, or further along: a repeated call changes nothing.
+        if !matches!(
+            so_status(&so),
+            SupplierStatus::Acknowledged | SupplierStatus::Shipped | SupplierStatus::Delivered
+        ) {
             set_so_status(
                 conn,
                 &so,
@@ -606,12 +610,16 @@ pub fn approve_case(
     write_tx(conn, |conn| {
         let case = case_for_supplier(conn, supplier_id, case_id)?;
         let status = case_status(&case);
-        let done = if refund_only {
-            CaseStatus::Refunded
+        // Approved already (and perhaps further along): the same answer again.
+        let already = if refund_only {
+            status == CaseStatus::Refunded && case.return_tracking.is_none()
         } else {
-            CaseStatus::Approved
+            matches!(
+                status,
+                CaseStatus::Approved | CaseStatus::ReturnShipped | CaseStatus::Received
+            ) || (status == CaseStatus::Refunded && case.return_tracking.is_some())
         };
-        if status == done {
+        if already {
             return Ok(case);
         }
         let actor = Actor::Supplier(supplier_id);

@@ -23,50 +23,106 @@ pub use state::{CaseStatus, Mode, OrderStatus, SupplierStatus};
 
 use crate::web::AppState;
 
-/// The result of a placement: the order as it now stands, whether this request was a
-/// replay of an earlier one, the buyer's link secret, and the payment's refusal if any.
+/// The result of a placement: the order as it now stands with its lines and supplier
+/// parts, whether this request was a replay of an earlier one, the buyer's link secret,
+/// and the payment's refusal if any (a replay of a refused order reports it again).
 #[derive(Debug, Clone)]
 pub struct Placed {
     pub order: model::Order,
+    pub lines: Vec<model::Line>,
+    pub parts: Vec<model::SupplierOrder>,
     pub replayed: bool,
     pub token: String,
     pub declined: Option<payments::PayError>,
 }
 
-/// Places an order: reserve, pay, settle. The two writes go through the state's
-/// writer, which batches concurrent placements into one transaction on SQLite.
+/// An order, its lines and parts, its decline if any, and whether it was a replay.
+type Finished = (
+    model::Order,
+    Vec<model::Line>,
+    Vec<model::SupplierOrder>,
+    Option<payments::PayError>,
+    bool,
+);
+
+/// The order as the buyer sees it after placement, read in the same transaction.
+fn finish(
+    conn: &mut crate::db::DbConn,
+    order: model::Order,
+    replayed: bool,
+    declined: Option<payments::PayError>,
+) -> Result<Finished, OrderError> {
+    let declined = match (declined, replayed) {
+        (None, true) if order.status == OrderStatus::PaymentFailed.as_str() => {
+            model::payments_of(conn, order.id)?
+                .iter()
+                .rev()
+                .find_map(|p| {
+                    p.error_code
+                        .as_deref()
+                        .and_then(payments::PayError::from_code)
+                })
+        }
+        (d, _) => d,
+    };
+    let lines = model::lines(conn, order.id)?;
+    let parts = model::supplier_orders_of(conn, order.id)?;
+    Ok((order, lines, parts, declined, replayed))
+}
+
+/// Places an order: reserve, pay, settle. With an in-process gateway (sandbox cards,
+/// cash on delivery) the three run as one job of the writer, which batches concurrent
+/// placements into one transaction on SQLite; a remote gateway is called between two
+/// write transactions instead.
 pub async fn place_order(state: &AppState, new: NewOrder) -> Result<Placed, OrderError> {
     let now = state.now().naive_utc();
     let links = state.links.clone();
+    let in_process = payments::gateway_for(new.method).in_process();
     let request = new.clone();
-    let reserved = state
-        .write(move |conn| place::reserve(conn, &request, &links, now))
-        .await?;
-    let order = match reserved {
-        place::Reserved::Replay(order) => {
-            let token = state.links.token(&order.reference);
-            return Ok(Placed {
-                declined: None,
-                order,
-                replayed: true,
-                token,
-            });
+    let (order, lines, parts, declined, replayed) = if in_process {
+        state
+            .write(
+                move |conn| match place::reserve(conn, &request, &links, now)? {
+                    place::Reserved::Replay(order) => finish(conn, order, true, None),
+                    place::Reserved::Fresh(order) => {
+                        let outcome = place::pay(&order, request.method, request.card.as_ref());
+                        let order = place::settle(conn, order.id, &outcome, now)?;
+                        finish(conn, order, false, outcome.result.err())
+                    }
+                },
+            )
+            .await?
+    } else {
+        let reserved = state
+            .write(move |conn| place::reserve(conn, &request, &links, now))
+            .await?;
+        match reserved {
+            place::Reserved::Replay(order) => {
+                state
+                    .write(move |conn| finish(conn, order, true, None))
+                    .await?
+            }
+            place::Reserved::Fresh(order) => {
+                let outcome = place::pay(&order, new.method, new.card.as_ref());
+                let order_id = order.id;
+                state
+                    .write(move |conn| {
+                        let order = place::settle(conn, order_id, &outcome, now)?;
+                        finish(conn, order, false, outcome.result.err())
+                    })
+                    .await?
+            }
         }
-        place::Reserved::Fresh(order) => order,
     };
-    let outcome = place::pay(&order, new.method, new.card.as_ref());
-    let declined = outcome.result.err();
-    let order_id = order.id;
-    let order = state
-        .write(move |conn| place::settle(conn, order_id, &outcome, now))
-        .await?;
-    if declined.is_none() {
+    if !replayed && declined.is_none() {
         state.outbox_wake.notify_one();
     }
     let token = state.links.token(&order.reference);
     Ok(Placed {
         order,
-        replayed: false,
+        lines,
+        parts,
+        replayed,
         token,
         declined,
     })

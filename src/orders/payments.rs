@@ -52,6 +52,17 @@ pub enum PayError {
 }
 
 impl PayError {
+    pub fn from_code(code: &str) -> Option<PayError> {
+        [
+            PayError::Declined,
+            PayError::InsufficientFunds,
+            PayError::CaptureFailed,
+            PayError::ProcessingError,
+        ]
+        .into_iter()
+        .find(|e| e.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             PayError::Declined => "card_declined",
@@ -130,6 +141,11 @@ pub trait PaymentGateway: Send + Sync {
     /// Gives an authorisation back without taking money.
     fn void(&self, charge: &Charge<'_>, auth: &Receipt) -> Result<Receipt, PayError>;
     fn refund(&self, reference: &str, amount_fen: i64, seq: u32) -> Result<Receipt, PayError>;
+    /// Answers without a network call. Placement then pays inside its one transaction;
+    /// a remote gateway is called between two transactions instead, never inside one.
+    fn in_process(&self) -> bool {
+        false
+    }
 }
 
 fn receipt(kind: &str, reference: &str, extra: &str) -> Receipt {
@@ -146,6 +162,10 @@ pub struct SandboxGateway;
 impl PaymentGateway for SandboxGateway {
     fn name(&self) -> &'static str {
         "sandbox"
+    }
+
+    fn in_process(&self) -> bool {
+        true
     }
 
     fn authorize(&self, charge: &Charge<'_>) -> Result<Receipt, PayError> {
@@ -186,6 +206,10 @@ pub struct CashOnDelivery;
 impl PaymentGateway for CashOnDelivery {
     fn name(&self) -> &'static str {
         "cod"
+    }
+
+    fn in_process(&self) -> bool {
+        true
     }
 
     fn authorize(&self, charge: &Charge<'_>) -> Result<Receipt, PayError> {

@@ -315,20 +315,7 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
         Ok(p) => p,
         Err(e) => return order_error(&e, locale),
     };
-    let order_id = placed.order.id;
-    let details = state
-        .db(move |conn| {
-            Ok((
-                model::lines(conn, order_id)?,
-                model::supplier_orders_of(conn, order_id)?,
-            ))
-        })
-        .await;
-    let (lines, parts) = match details {
-        Ok(d) => d,
-        Err(e) => return api_app_error(e, locale),
-    };
-    let body = view(&placed.order, &lines, &parts, &placed.token);
+    let body = view(&placed.order, &placed.lines, &placed.parts, &placed.token);
     if let Some(declined) = placed.declined {
         let mut response = json_error(
             StatusCode::PAYMENT_REQUIRED,
