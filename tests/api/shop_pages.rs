@@ -604,3 +604,97 @@ async fn a_return_after_the_window_gets_a_clear_message() {
         .unwrap();
     assert_eq!(cases, 0);
 }
+
+async fn wait_for(browser: &fantoccini::Client, css: &str) {
+    browser
+        .wait()
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
+}
+
+/// A real phone-sized browser walks the shop in both languages: shop, product (with a
+/// bad quantity), cart, checkout (with a bad phone), the order, and a delivered order
+/// with its return form. Screenshots go to `target/screenshots/shop-*`.
+#[tokio::test]
+async fn chromium_walks_the_shop_to_an_order_in_both_languages() {
+    use crate::browser::{
+        body_text, browser_tools, click, fill, full_screenshot, open_browser, start_driver,
+    };
+    use kaibo::db::schema::flash_deals;
+    let Some((driver_path, chromium)) = browser_tools() else {
+        assert!(
+            std::env::var("KAIBO_REQUIRE_BROWSER").is_err(),
+            "chromium is not installed, but KAIBO_REQUIRE_BROWSER is set"
+        );
+        eprintln!("SKIPPED shop browser test: chromium and chromedriver are not installed");
+        return;
+    };
+    let f = shop_fixture(Mode::Live, 2).await;
+    let b = f.products[1].clone();
+    let now = f.app.clock_now();
+    diesel::insert_into(flash_deals::table)
+        .values((
+            flash_deals::shop_user_id.eq(f.creator_id),
+            flash_deals::sku_id.eq(b.sku_id),
+            flash_deals::mode.eq("live"),
+            flash_deals::price_fen.eq(b.price_fen * 8 / 10),
+            flash_deals::quantity.eq(10),
+            flash_deals::sold.eq(3),
+            flash_deals::per_buyer_limit.eq(2),
+            flash_deals::starts_at.eq(now),
+            flash_deals::ends_at.eq(now + chrono::Duration::minutes(75)),
+            flash_deals::created_at.eq(now),
+        ))
+        .execute(&mut f.app.pool.get().unwrap())
+        .unwrap();
+    let driver = start_driver(&driver_path).await;
+    let a = f.products[0].clone();
+    for (language, sfx, bad_quantity, order_status) in [
+        ("en", "en", QUANTITY_MESSAGE, "Sent to supplier"),
+        ("zh-CN", "zh", "请输入 1 到 99 之间的整数。", "已发送给供应商"),
+    ] {
+        let browser = open_browser(&driver, &chromium, language).await;
+        browser
+            .goto(&f.app.url(&format!("/shop/{}", f.handle)))
+            .await
+            .unwrap();
+        full_screenshot(&browser, &format!("shop-home-{sfx}")).await;
+        browser
+            .goto(&f.app.url(&format!(
+                "/shop/{}/products/{}",
+                f.handle, a.product_id
+            )))
+            .await
+            .unwrap();
+        let quantity = format!("#quantity-{}", a.sku_id);
+        fill(&browser, &quantity, "0").await;
+        click(&browser, "form.add-form button[type=submit]").await;
+        wait_for(&browser, ".field-error").await;
+        assert!(body_text(&browser).await.contains(bad_quantity), "{sfx}");
+        full_screenshot(&browser, &format!("shop-product-error-{sfx}")).await;
+        fill(&browser, &quantity, "2").await;
+        click(&browser, "form.add-form button[type=submit]").await;
+        wait_for(&browser, ".flash").await;
+        full_screenshot(&browser, &format!("shop-cart-{sfx}")).await;
+        click(&browser, "a.button.primary").await;
+        wait_for(&browser, "#name").await;
+        fill(&browser, "#name", "Li Na").await;
+        fill(&browser, "#phone", "abc").await;
+        fill(&browser, "#address", "1 Nanjing Road, Huangpu, Shanghai").await;
+        click(&browser, "form[action$='/checkout'] button[type=submit]").await;
+        wait_for(&browser, ".field-error").await;
+        full_screenshot(&browser, &format!("shop-checkout-error-{sfx}")).await;
+        fill(&browser, "#phone", "+86 138 0013 8000").await;
+        click(&browser, "form[action$='/checkout'] button[type=submit]").await;
+        wait_for(&browser, ".order-status").await;
+        assert!(body_text(&browser).await.contains(order_status), "{sfx}");
+        assert!(browser.current_url().await.unwrap().path().starts_with("/orders/"));
+        full_screenshot(&browser, &format!("shop-order-{sfx}")).await;
+        let (url, _) = delivered_order(&f, &format!("shop-browser-{sfx}")).await;
+        browser.goto(&f.app.url(&url)).await.unwrap();
+        click(&browser, "details.return-form summary").await;
+        full_screenshot(&browser, &format!("shop-order-delivered-{sfx}")).await;
+        browser.close().await.unwrap();
+    }
+}
