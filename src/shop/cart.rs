@@ -92,8 +92,7 @@ impl Cart {
                 "0" => None,
                 d => Some(parse_id(d)?),
             };
-            if parts.next().is_some() || cart.lines.iter().any(|l| l.same_item(sku_id, deal_id))
-            {
+            if parts.next().is_some() || cart.lines.iter().any(|l| l.same_item(sku_id, deal_id)) {
                 return None;
             }
             cart.lines.push(CartLine {
@@ -125,11 +124,7 @@ impl Cart {
         deal_id: Option<i64>,
         quantity: i64,
     ) -> Result<(), CartError> {
-        if let Some(line) = self
-            .lines
-            .iter_mut()
-            .find(|l| l.same_item(sku_id, deal_id))
-        {
+        if let Some(line) = self.lines.iter_mut().find(|l| l.same_item(sku_id, deal_id)) {
             let total = line.quantity + quantity;
             if !(1..=MAX_QUANTITY).contains(&total) {
                 return Err(CartError::TooMany);
@@ -153,11 +148,7 @@ impl Cart {
 
     /// Sets the quantity of a line; false when the cart has no such line.
     pub fn set(&mut self, sku_id: i64, deal_id: Option<i64>, quantity: i64) -> bool {
-        match self
-            .lines
-            .iter_mut()
-            .find(|l| l.same_item(sku_id, deal_id))
-        {
+        match self.lines.iter_mut().find(|l| l.same_item(sku_id, deal_id)) {
             Some(line) => {
                 line.quantity = quantity.clamp(1, MAX_QUANTITY);
                 true
@@ -215,7 +206,16 @@ mod tests {
     #[test]
     fn quantities_are_whole_numbers_in_range() {
         assert_eq!(parse_quantity(" 3 "), Some(3));
-        for bad in ["0", "-1", "100", "100000", "abc", "", "1.5", "99999999999999999999"] {
+        for bad in [
+            "0",
+            "-1",
+            "100",
+            "100000",
+            "abc",
+            "",
+            "1.5",
+            "99999999999999999999",
+        ] {
             assert_eq!(parse_quantity(bad), None, "{bad}");
         }
     }

@@ -204,8 +204,9 @@ fn view(
                 .parts
                 .iter()
                 .find(|p| Some(p.id) == l.supplier_order_id);
-            let delivered =
-                part.is_some_and(|p| SupplierStatus::parse(&p.status) == Some(SupplierStatus::Delivered));
+            let delivered = part.is_some_and(|p| {
+                SupplierStatus::parse(&p.status) == Some(SupplierStatus::Delivered)
+            });
             let until = part.and_then(|p| {
                 data.until
                     .iter()

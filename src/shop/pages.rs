@@ -466,14 +466,13 @@ pub struct PricedLine {
     pub error: Option<String>,
 }
 
+/// A cart line with what the database says about it: product, SKU, shop price, deal.
+type Stored = (CartLine, Product, Sku, i64, Option<FlashDeal>);
+
 /// Prices the cart: each SKU at this shop's showcase price, or its deal's price while
 /// the deal runs. Lines this shop no longer sells are dropped, so line numbers in the
 /// order service's messages match what the buyer sees.
-fn price_cart(
-    conn: &mut DbConn,
-    shop_user_id: i64,
-    cart: &Cart,
-) -> QueryResult<Vec<(CartLine, Product, Sku, i64, Option<FlashDeal>)>> {
+fn price_cart(conn: &mut DbConn, shop_user_id: i64, cart: &Cart) -> QueryResult<Vec<Stored>> {
     let mut out = Vec::with_capacity(cart.lines.len());
     for line in &cart.lines {
         let found: Option<(Sku, Product)> = skus::table
@@ -642,29 +641,22 @@ pub async fn cart_add(
         let message = if available <= 0 {
             locale.t("shop.stock.sold_out")
         } else {
-            locale.tf(
-                "shop.cart.not_enough",
-                &[("left", &available.to_string())],
-            )
+            locale.tf("shop.cart.not_enough", &[("left", &available.to_string())])
         };
         return render_product(&state, ctx, open, product.id, Some(fail(message))).await;
     }
     if let Err(e) = cart.add(sku_id, deal_id, quantity) {
         let message = match e {
-            CartError::TooMany => locale.tf(
-                "shop.cart.too_many",
-                &[("max", &MAX_QUANTITY.to_string())],
-            ),
+            CartError::TooMany => {
+                locale.tf("shop.cart.too_many", &[("max", &MAX_QUANTITY.to_string())])
+            }
             CartError::Full => locale.tf("shop.cart.full", &[("max", &MAX_LINES.to_string())]),
         };
         return render_product(&state, ctx, open, product.id, Some(fail(message))).await;
     }
     let handle = open.shop.handle;
-    let mut response = redirect_with_flash(
-        &state,
-        &format!("/shop/{handle}/cart"),
-        "flash.cart_added",
-    );
+    let mut response =
+        redirect_with_flash(&state, &format!("/shop/{handle}/cart"), "flash.cart_added");
     store_cart(&mut response, &cart, &state, &handle);
     Ok(response)
 }
@@ -701,8 +693,11 @@ pub async fn cart_update(
         );
     };
     cart.set(sku_id, deal_id, quantity);
-    let mut response =
-        redirect_with_flash(&state, &format!("/shop/{handle}/cart"), "flash.cart_updated");
+    let mut response = redirect_with_flash(
+        &state,
+        &format!("/shop/{handle}/cart"),
+        "flash.cart_updated",
+    );
     store_cart(&mut response, &cart, &state, &handle);
     Ok(response)
 }
@@ -720,8 +715,11 @@ pub async fn cart_remove(
     let mut cart = read_cart(&state, &req, &open.shop.handle);
     cart.remove(sku_id, deal_id);
     let handle = open.shop.handle;
-    let mut response =
-        redirect_with_flash(&state, &format!("/shop/{handle}/cart"), "flash.cart_removed");
+    let mut response = redirect_with_flash(
+        &state,
+        &format!("/shop/{handle}/cart"),
+        "flash.cart_removed",
+    );
     store_cart(&mut response, &cart, &state, &handle);
     Ok(response)
 }
@@ -919,13 +917,21 @@ pub async fn checkout(
         None => None,
     };
     if let Some(code) = declined {
-        let known = ["card_declined", "insufficient_funds", "capture_failed", "processing_error"];
+        let known = [
+            "card_declined",
+            "insufficient_funds",
+            "capture_failed",
+            "processing_error",
+        ];
         let code = if known.contains(&code.as_str()) {
             code
         } else {
             "card_declined".to_string()
         };
-        errors.add("card_number", locale.t(&format!("checkout.declined.{code}")));
+        errors.add(
+            "card_number",
+            locale.t(&format!("checkout.declined.{code}")),
+        );
         let top = Some(locale.t("shop.checkout.payment_refused"));
         return render_checkout(ctx, open, view, &form, errors, top);
     }

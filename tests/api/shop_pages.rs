@@ -122,8 +122,14 @@ async fn a_guest_browses_a_live_shop_buys_with_cash_on_delivery_and_sees_the_ord
     let cookie = set_cookie(&r, "kaibo_cart").expect("cart cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(cookie.contains(&format!("Path=/shop/{}", f.handle)), "{cookie}");
-    assert!(!cookie.contains(&a.price_fen.to_string()), "no price in the cookie");
+    assert!(
+        cookie.contains(&format!("Path=/shop/{}", f.handle)),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains(&a.price_fen.to_string()),
+        "no price in the cookie"
+    );
     let (status, html) = get(&f, &guest, &format!("/shop/{}/cart", f.handle)).await;
     assert_eq!(status, 200);
     assert!(html.contains("Added to your cart."));
@@ -147,7 +153,10 @@ async fn a_guest_browses_a_live_shop_buys_with_cash_on_delivery_and_sees_the_ord
     let token = order_url.strip_prefix("/orders/").expect("order link");
     assert_eq!(token.len(), 24);
     let cleared = set_cookie(&r, "kaibo_cart").expect("cart cleared");
-    assert!(cleared.contains("Max-Age=0") || cleared.contains("expires"), "{cleared}");
+    assert!(
+        cleared.contains("Max-Age=0") || cleared.contains("expires"),
+        "{cleared}"
+    );
     let total: i64 = orders::table
         .select(orders::total_fen)
         .first(&mut f.app.pool.get().unwrap())
@@ -338,7 +347,10 @@ async fn a_declined_test_card_shows_the_decline_and_keeps_the_cart() {
     let form = checkout_form(
         &f,
         owner,
-        &[("payment_method", "card"), ("card_number", "1234 5678 9012")],
+        &[
+            ("payment_method", "card"),
+            ("card_number", "1234 5678 9012"),
+        ],
     )
     .await;
     let r = post_checkout(&f, owner, &form).await;
@@ -573,9 +585,7 @@ async fn a_return_after_the_window_gets_a_clear_message() {
         .unwrap();
     let (_, html) = get(&f, &buyer, &url).await;
     let token = csrf_token(&html);
-    f.app
-        .clock
-        .advance(chrono::Duration::days(days as i64 + 1));
+    f.app.clock.advance(chrono::Duration::days(days as i64 + 1));
     let (_, html) = get(&f, &buyer, &url).await;
     assert!(html.contains("The return window closed on"));
     assert!(!html.contains("Ask for a return"));
@@ -652,7 +662,12 @@ async fn chromium_walks_the_shop_to_an_order_in_both_languages() {
     let a = f.products[0].clone();
     for (language, sfx, bad_quantity, order_status) in [
         ("en", "en", QUANTITY_MESSAGE, "Sent to supplier"),
-        ("zh-CN", "zh", "请输入 1 到 99 之间的整数。", "已发送给供应商"),
+        (
+            "zh-CN",
+            "zh",
+            "请输入 1 到 99 之间的整数。",
+            "已发送给供应商",
+        ),
     ] {
         let browser = open_browser(&driver, &chromium, language).await;
         browser
@@ -661,10 +676,10 @@ async fn chromium_walks_the_shop_to_an_order_in_both_languages() {
             .unwrap();
         full_screenshot(&browser, &format!("shop-home-{sfx}")).await;
         browser
-            .goto(&f.app.url(&format!(
-                "/shop/{}/products/{}",
-                f.handle, a.product_id
-            )))
+            .goto(
+                &f.app
+                    .url(&format!("/shop/{}/products/{}", f.handle, a.product_id)),
+            )
             .await
             .unwrap();
         let quantity = format!("#quantity-{}", a.sku_id);
@@ -689,7 +704,14 @@ async fn chromium_walks_the_shop_to_an_order_in_both_languages() {
         click(&browser, "form[action$='/checkout'] button[type=submit]").await;
         wait_for(&browser, ".order-status").await;
         assert!(body_text(&browser).await.contains(order_status), "{sfx}");
-        assert!(browser.current_url().await.unwrap().path().starts_with("/orders/"));
+        assert!(
+            browser
+                .current_url()
+                .await
+                .unwrap()
+                .path()
+                .starts_with("/orders/")
+        );
         full_screenshot(&browser, &format!("shop-order-{sfx}")).await;
         let (url, _) = delivered_order(&f, &format!("shop-browser-{sfx}")).await;
         browser.goto(&f.app.url(&url)).await.unwrap();
