@@ -720,3 +720,70 @@ async fn chromium_walks_the_shop_to_an_order_in_both_languages() {
         browser.close().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_flash_deal_sells_at_its_price_until_it_ends() {
+    use kaibo::db::schema::flash_deals;
+    let f = shop_fixture(Mode::Live, 1).await;
+    let a = f.products[0].clone();
+    let deal_price = a.price_fen * 7 / 10;
+    let now = f.app.clock_now();
+    let deal_id: i64 = {
+        let mut conn = f.app.pool.get().unwrap();
+        diesel::insert_into(flash_deals::table)
+            .values((
+                flash_deals::shop_user_id.eq(f.creator_id),
+                flash_deals::sku_id.eq(a.sku_id),
+                flash_deals::mode.eq("live"),
+                flash_deals::price_fen.eq(deal_price),
+                flash_deals::quantity.eq(5),
+                flash_deals::sold.eq(1),
+                flash_deals::per_buyer_limit.eq(2),
+                flash_deals::starts_at.eq(now),
+                flash_deals::ends_at.eq(now + chrono::Duration::minutes(90)),
+                flash_deals::created_at.eq(now),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        flash_deals::table
+            .select(flash_deals::id)
+            .first(&mut conn)
+            .unwrap()
+    };
+    let guest = new_client();
+    let (_, html) = get(&f, &guest, &format!("/shop/{}", f.handle)).await;
+    assert!(html.contains(&yuan(deal_price)));
+    assert!(html.contains("4 left at this price"));
+    assert!(html.contains("ends in 1 h 30 min"));
+    let path = format!("/shop/{}/products/{}", f.handle, a.product_id);
+    let (_, html) = get(&f, &guest, &path).await;
+    assert_eq!(hidden(&html, "deal_id"), Some(deal_id.to_string()));
+    let r = guest
+        .post(f.app.url(&format!("/shop/{}/cart", f.handle)))
+        .form(&[
+            ("csrf", csrf_token(&html).as_str()),
+            ("sku_id", &a.sku_id.to_string()),
+            ("deal_id", &deal_id.to_string()),
+            ("quantity", "2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, cart) = get(&f, &guest, &format!("/shop/{}/cart", f.handle)).await;
+    assert!(cart.contains(&format!("Total: {}", yuan(deal_price * 2))));
+    // The deal ends before the buyer checks out: a clear message, no order, cart kept.
+    let form = checkout_form(&f, &guest, &[("payment_method", "cod")]).await;
+    f.app.clock.advance(chrono::Duration::minutes(91));
+    let r = post_checkout(&f, &guest, &form).await;
+    assert_eq!(r.status(), 422);
+    assert!(set_cookie(&r, "kaibo_cart").is_none());
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Line 1: The flash deal has ended.")
+    );
+    assert_eq!(count_orders(&f), 0);
+    assert_eq!(f.stock(a.sku_id), a.stock);
+}
