@@ -41,6 +41,7 @@ struct Loaded {
     lines: Vec<Line>,
     parts: Vec<SupplierOrder>,
     cases: Vec<Case>,
+    events: Vec<model::Event>,
     /// Per supplier order: the last day it can be returned.
     until: Vec<(i64, Option<NaiveDateTime>)>,
     /// Per line: units a new case may still cover.
@@ -60,6 +61,7 @@ async fn load(state: &AppState, token: &str) -> AppResult<Loaded> {
             let lines = model::lines(conn, order.id)?;
             let parts = model::supplier_orders_of(conn, order.id)?;
             let cases = model::cases_of(conn, order.id)?;
+            let events = model::events_of(conn, order.id)?;
             let mut until = Vec::with_capacity(parts.len());
             for so in &parts {
                 until.push((so.id, flow::return_until(conn, so)?));
@@ -73,6 +75,7 @@ async fn load(state: &AppState, token: &str) -> AppResult<Loaded> {
                 lines,
                 parts,
                 cases,
+                events,
                 until,
                 returnable,
             }))
@@ -150,10 +153,13 @@ struct OrderPage {
     payment: String,
     total: String,
     paid: String,
+    /// Cash on delivery not yet delivered: the amount is due to the courier, not paid.
+    cod_due: bool,
     refunded: Option<String>,
     lines: Vec<LineView>,
     shipments: Vec<ShipmentView>,
     cases: Vec<CaseView>,
+    history: Vec<(String, String)>,
     top_error: Option<String>,
 }
 
@@ -368,10 +374,17 @@ fn view(
         payment,
         total: yuan_text(o.total_fen),
         paid: yuan_text(o.paid_fen),
+        cod_due: o.payment_method == "cod"
+            && !matches!(o.status.as_str(), "delivered" | "completed"),
         refunded: (o.refunded_fen > 0).then(|| yuan_text(o.refunded_fen)),
         lines,
         shipments,
         cases,
+        history: data
+            .events
+            .iter()
+            .map(|e| (time_text(e.at), status_text(locale, &e.to_status)))
+            .collect(),
         top_error,
         ctx,
     }
