@@ -712,6 +712,7 @@ struct ShowcasePage {
     max_items: i64,
     average_rate: String,
     total_margin: String,
+    shop_handle: String,
 }
 
 impl ShowcasePage {
@@ -730,8 +731,14 @@ async fn render_showcase(
     user_id: i64,
     failed: Option<(i64, String, String)>,
 ) -> AppResult<HttpResponse> {
-    let items = state
-        .db(move |conn| Ok(showcase::items(conn, user_id)?))
+    let now = state.now().naive_utc();
+    let (items, shop) = state
+        .db(move |conn| {
+            Ok((
+                showcase::items(conn, user_id)?,
+                crate::orders::shop::ensure(conn, user_id, now)?,
+            ))
+        })
         .await?;
     let mut lines = Vec::with_capacity(items.len());
     for item in items {
@@ -773,6 +780,7 @@ async fn render_showcase(
                 "–".into()
             },
             total_margin: yuan_text(total),
+            shop_handle: shop.handle,
             lines,
         },
         status,

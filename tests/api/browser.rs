@@ -11,7 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::helpers::*;
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
@@ -27,13 +27,13 @@ fn find(candidates: &[&str]) -> Option<PathBuf> {
     candidates.iter().map(PathBuf::from).find(|p| p.exists())
 }
 
-fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn browser_tools() -> Option<(PathBuf, PathBuf)> {
     let driver = find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])?;
     let chromium = find(&["/usr/bin/chromium", "/usr/bin/chromium-browser"])?;
     Some((driver, chromium))
 }
 
-async fn start_driver(path: &Path) -> Driver {
+pub(crate) async fn start_driver(path: &Path) -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,7 +58,7 @@ async fn start_driver(path: &Path) -> Driver {
     Driver { child, port }
 }
 
-async fn open_browser(driver: &Driver, chromium: &Path, language: &str) -> Client {
+pub(crate) async fn open_browser(driver: &Driver, chromium: &Path, language: &str) -> Client {
     let profile = tempfile::tempdir().unwrap().keep();
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -85,13 +85,13 @@ async fn open_browser(driver: &Driver, chromium: &Path, language: &str) -> Clien
         .expect("connect to chromedriver")
 }
 
-async fn fill(browser: &Client, css: &str, value: &str) {
+pub(crate) async fn fill(browser: &Client, css: &str, value: &str) {
     let field = browser.find(Locator::Css(css)).await.unwrap();
     field.clear().await.unwrap();
     field.send_keys(value).await.unwrap();
 }
 
-async fn body_text(browser: &Client) -> String {
+pub(crate) async fn body_text(browser: &Client) -> String {
     browser
         .find(Locator::Css("body"))
         .await
@@ -125,7 +125,7 @@ async fn log_in_to(browser: &Client, app: &TestApp, email: &str, home: &str) {
         .unwrap();
 }
 
-async fn screenshot(browser: &Client, name: &str) {
+pub(crate) async fn screenshot(browser: &Client, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     let png = browser.screenshot().await.unwrap();
@@ -134,7 +134,7 @@ async fn screenshot(browser: &Client, name: &str) {
 
 /// The whole page as a series of phone-screen shots (`name-1`, `name-2`, ...): the
 /// emulated phone keeps its viewport, so the page is scrolled instead.
-async fn full_screenshot(browser: &Client, name: &str) {
+pub(crate) async fn full_screenshot(browser: &Client, name: &str) {
     let height = browser
         .execute("return document.documentElement.scrollHeight", vec![])
         .await
@@ -381,7 +381,7 @@ async fn chromium_reads_a_lesson_fails_and_passes_a_quiz() {
     browser.close().await.unwrap();
 }
 
-async fn click(browser: &Client, css: &str) {
+pub(crate) async fn click(browser: &Client, css: &str) {
     browser
         .find(Locator::Css(css))
         .await

@@ -20,4 +20,5 @@ mod schema;
 mod security;
 mod selection;
 mod shop_fixture;
+mod shop_pages;
 mod supplier_portal;
