@@ -350,7 +350,10 @@ fn parse_body<T: DeserializeOwned>(
         error(
             StatusCode::BAD_REQUEST,
             "invalid_json",
-            locale.tf("supplier_orders.api.invalid_json", &[("detail", &e.to_string())]),
+            locale.tf(
+                "supplier_orders.api.invalid_json",
+                &[("detail", &e.to_string())],
+            ),
         )
     })
 }
@@ -493,7 +496,13 @@ enum SoCall {
     Deliver,
 }
 
-async fn so_call(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>, body: web::Bytes, kind: &str) -> HttpResponse {
+async fn so_call(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+    kind: &str,
+) -> HttpResponse {
     let me = match caller(&req, &state).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -522,9 +531,7 @@ async fn so_call(req: HttpRequest, path: web::Path<String>, state: web::Data<App
         .write(move |conn| match &call {
             SoCall::Acknowledge => flow::acknowledge(conn, sid, so_id, now),
             SoCall::Reject(reason) => flow::reject(conn, sid, so_id, reason, now),
-            SoCall::Ship(carrier, tracking) => {
-                flow::ship(conn, sid, so_id, carrier, tracking, now)
-            }
+            SoCall::Ship(carrier, tracking) => flow::ship(conn, sid, so_id, carrier, tracking, now),
             SoCall::Deliver => flow::deliver(conn, sid, so_id, now),
         })
         .await;

@@ -133,10 +133,12 @@ pub fn create(
                     key,
                 });
             }
-            Err(e @ diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => last_err = Some(e),
+            Err(
+                e @ diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ),
+            ) => last_err = Some(e),
             Err(e) => return Err(e),
         }
     }
@@ -169,7 +171,11 @@ pub fn revoke(
 
 /// The supplier a bearer token belongs to, if it is a live key. Records the use, at most
 /// once a minute per key so that busy integrations do not write on every call.
-pub fn authenticate(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> QueryResult<Option<i64>> {
+pub fn authenticate(
+    conn: &mut DbConn,
+    token: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<i64>> {
     let Some((prefix, secret)) = parse_token(token) else {
         return Ok(None);
     };
@@ -211,7 +217,10 @@ mod tests {
         assert_eq!(secret.len(), SECRET_LEN);
         let prefix = new_prefix();
         let token = format!("kbs_{prefix}_{secret}");
-        assert_eq!(parse_token(&token), Some((prefix.as_str(), secret.as_str())));
+        assert_eq!(
+            parse_token(&token),
+            Some((prefix.as_str(), secret.as_str()))
+        );
         assert_eq!(parse_token(&token[..token.len() - 1]), None);
         assert_eq!(parse_token(&format!("kbx_{prefix}_{secret}")), None);
         assert_eq!(parse_token(&format!("kbs_{prefix}-{secret}")), None);

@@ -30,9 +30,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/supplier/orders/{id}/ship", web::post().to(ship))
         .route("/supplier/orders/{id}/deliver", web::post().to(deliver))
         .route("/supplier/returns", web::get().to(returns_page))
-        .route("/supplier/returns/{id}/approve", web::post().to(approve_case))
+        .route(
+            "/supplier/returns/{id}/approve",
+            web::post().to(approve_case),
+        )
         .route("/supplier/returns/{id}/reject", web::post().to(reject_case))
-        .route("/supplier/returns/{id}/receive", web::post().to(receive_case))
+        .route(
+            "/supplier/returns/{id}/receive",
+            web::post().to(receive_case),
+        )
         .route("/supplier/api-keys", web::get().to(keys_page))
         .route("/supplier/api-keys", web::post().to(create_key))
         .route("/supplier/api-keys/{id}/revoke", web::post().to(revoke_key));
@@ -63,9 +69,7 @@ pub fn actor_label(locale: Locale, actor: &str) -> String {
 /// cancelled or the supplier rejected is said in so many words.
 pub fn flow_message(err: &OrderError, current: Option<&str>, locale: Locale) -> String {
     match (err, current) {
-        (OrderError::Illegal(_), Some("cancelled")) => {
-            locale.t("supplier_orders.error.cancelled")
-        }
+        (OrderError::Illegal(_), Some("cancelled")) => locale.t("supplier_orders.error.cancelled"),
         (OrderError::Illegal(_), Some("rejected")) => locale.t("supplier_orders.error.rejected"),
         (OrderError::Db(_), _) => locale.t("errors.internal.title"),
         (other, _) => other.message(locale),
@@ -117,7 +121,9 @@ fn parse_page(raw: &str) -> Option<i64> {
     if raw.is_empty() {
         return Some(1);
     }
-    raw.parse::<i64>().ok().filter(|p| (1..=100_000).contains(p))
+    raw.parse::<i64>()
+        .ok()
+        .filter(|p| (1..=100_000).contains(p))
 }
 
 fn pages_of(total: i64) -> i64 {
@@ -172,7 +178,12 @@ impl OrdersPage {
     fn modes(&self) -> Vec<(&'static str, String)> {
         [Mode::Sandbox, Mode::Live]
             .iter()
-            .map(|m| (m.as_str(), self.ctx.t(&format!("orders.mode.{}", m.as_str()))))
+            .map(|m| {
+                (
+                    m.as_str(),
+                    self.ctx.t(&format!("orders.mode.{}", m.as_str())),
+                )
+            })
             .collect()
     }
     fn status_text(&self, so: &SupplierOrder) -> String {
@@ -457,7 +468,15 @@ async fn so_action(
             let (status, err) = shown_error(err)?;
             let d = load_detail(&state, sid, so_id).await?;
             let error = Some(flow_message(&err, Some(&d.so.status), ctx.locale));
-            render_with_status(&OrderPage { ctx, d, error, form }, status)
+            render_with_status(
+                &OrderPage {
+                    ctx,
+                    d,
+                    error,
+                    form,
+                },
+                status,
+            )
         }
     }
 }
@@ -549,7 +568,10 @@ impl ReturnsPage {
         c.status == "requested"
     }
     fn can_receive(&self, c: &Case) -> bool {
-        matches!(c.status.as_str(), "approved" | "return_shipped" | "received")
+        matches!(
+            c.status.as_str(),
+            "approved" | "return_shipped" | "received"
+        )
     }
     fn keep(&self) -> String {
         if self.status.is_empty() {
@@ -567,7 +589,15 @@ async fn load_cases(
     page: i64,
 ) -> AppResult<(Vec<CaseRow>, i64)> {
     state
-        .db(move |conn| Ok(queries::list_cases(conn, sid, status, page, queries::PER_PAGE)?))
+        .db(move |conn| {
+            Ok(queries::list_cases(
+                conn,
+                sid,
+                status,
+                page,
+                queries::PER_PAGE,
+            )?)
+        })
         .await
 }
 

@@ -16,4 +16,6 @@ mod schema;
 mod security;
 mod selection;
 mod shop_fixture;
+mod supplier_api;
+mod supplier_orders;
 mod supplier_portal;
