@@ -321,6 +321,8 @@ async fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, HttpRespo
 
 /// Parses a JSON body. An empty body reads as `{}` for the endpoints whose fields are
 /// all optional; a body must say it is JSON.
+// The error is the response to send, made at most once per request.
+#[allow(clippy::result_large_err)]
 fn parse_body<T: DeserializeOwned>(
     req: &HttpRequest,
     body: &web::Bytes,
@@ -366,6 +368,8 @@ fn query_value(req: &HttpRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+// The error is the response to send, made at most once per request.
+#[allow(clippy::result_large_err)]
 fn paging(req: &HttpRequest, locale: Locale) -> Result<(i64, i64), HttpResponse> {
     let bad = |key: &str| error(StatusCode::BAD_REQUEST, "invalid_query", locale.t(key));
     let page = match query_value(req, "page") {
