@@ -568,10 +568,9 @@ impl ReturnsPage {
         c.status == "requested"
     }
     fn can_receive(&self, c: &Case) -> bool {
-        matches!(
-            c.status.as_str(),
-            "approved" | "return_shipped" | "received"
-        )
+        // Approved cases wait for the buyer's parcel; `received` is settled at once,
+        // so it only shows when a refund failed and can be retried.
+        matches!(c.status.as_str(), "return_shipped" | "received")
     }
     fn keep(&self) -> String {
         if self.status.is_empty() {
