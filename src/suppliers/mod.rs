@@ -3,5 +3,7 @@
 //! orders and returns, and the JSON API for suppliers' own systems.
 
 pub mod api;
+pub mod keys;
 pub mod orders;
 pub mod portal;
+pub mod queries;

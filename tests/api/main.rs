@@ -21,4 +21,6 @@ mod security;
 mod selection;
 mod shop_fixture;
 mod shop_pages;
+mod supplier_api;
+mod supplier_orders;
 mod supplier_portal;
