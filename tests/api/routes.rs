@@ -85,6 +85,9 @@ const GET_ROUTES: &[(&str, Access)] = &[
     ("/instructor/showcases", Access::Roles(STAFF)),
     ("/desk/orders", Access::Only(Role::Trainee)),
     ("/desk/cases", Access::Only(Role::Trainee)),
+    ("/supplier/orders", Access::Only(Role::Supplier)),
+    ("/supplier/returns", Access::Only(Role::Supplier)),
+    ("/supplier/api-keys", Access::Only(Role::Supplier)),
     ("/supplier/catalog", Access::Only(Role::Supplier)),
 ];
 
@@ -108,6 +111,21 @@ const POST_ROUTES: &[&str] = &[
     "/supplier/catalog/upload",
     "/desk/orders/KAAAAAAAAAA/cancel",
     "/desk/cases/1/notes",
+    "/supplier/orders/1/acknowledge",
+    "/supplier/orders/1/reject",
+    "/supplier/orders/1/ship",
+    "/supplier/orders/1/deliver",
+    "/supplier/returns/1/approve",
+    "/supplier/returns/1/reject",
+    "/supplier/returns/1/receive",
+    "/supplier/api-keys",
+    "/supplier/api-keys/1/revoke",
+    "/shop/some-shop-abcd/cart",
+    "/shop/some-shop-abcd/cart/update",
+    "/shop/some-shop-abcd/cart/remove",
+    "/shop/some-shop-abcd/checkout",
+    "/orders/AAAAAAAAAAAAAAAAAAAAAAAA/cases",
+    "/orders/AAAAAAAAAAAAAAAAAAAAAAAA/cases/1/ship-back",
 ];
 
 fn expected_get(access: Access, role: Option<Role>) -> u16 {
