@@ -107,7 +107,7 @@ async fn log_in(browser: &Client, app: &TestApp, email: &str) {
 }
 
 /// Logs in through the login form and waits for `home`.
-async fn log_in_to(browser: &Client, app: &TestApp, email: &str, home: &str) {
+pub(crate) async fn log_in_to(browser: &Client, app: &TestApp, email: &str, home: &str) {
     browser.goto(&app.url("/login")).await.unwrap();
     fill(browser, "#email", email).await;
     fill(browser, "#password", PASSWORD).await;

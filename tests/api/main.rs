@@ -11,6 +11,7 @@ mod desk;
 mod helpers;
 mod order_concurrency;
 mod order_crash;
+mod order_journey;
 mod order_properties;
 mod orders;
 mod profile;

@@ -27,7 +27,6 @@ pub struct ShopFixture {
     pub app: TestApp,
     /// The creator, logged in.
     pub creator: reqwest::Client,
-    #[allow(dead_code)]
     pub creator_email: String,
     pub creator_id: i64,
     pub handle: String,
