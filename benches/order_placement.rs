@@ -191,6 +191,7 @@ fn main() {
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data"])
         .arg(&data)
         .env_remove("DATABASE_URL")
+        .env_remove("KAIBO_BENCH_DATABASE_URL")
         .env("KAIBO_LOG", "error")
         .env("KAIBO_SEED_DEMO", "false")
         .env("KAIBO_DEMO_CATALOG_SKUS", "0")

@@ -2,7 +2,9 @@
 //! every instance claims a batch (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock
 //! on SQLite), applies each message through `supplier_inbox` (whose primary key makes a
 //! second application a no-op) and marks it delivered, all in one transaction. A crash
-//! anywhere leaves the message pending, and the next pass delivers it.
+//! anywhere leaves the message pending, and the next pass delivers it. Applying a message
+//! also counts its lines in the platform statistics, so they are counted exactly once
+//! and off the placement's hot path.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -68,6 +70,14 @@ pub fn apply(
         diesel::update(supplier_orders::table.find(so.id))
             .set(supplier_orders::notified_at.eq(now))
             .execute(conn)?;
+        // A paid order's lines count as orders in the platform statistics, exactly once.
+        if let Some(order) = model::find_order(conn, so.order_id)? {
+            let lines: Vec<_> = model::lines(conn, order.id)?
+                .into_iter()
+                .filter(|l| l.supplier_order_id == Some(so.id))
+                .collect();
+            super::stats::on_paid(conn, &lines, order.buyer_segment.as_deref())?;
+        }
     }
     Ok(fresh == 1)
 }

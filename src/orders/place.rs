@@ -14,7 +14,7 @@ use super::links;
 use super::model::{self, Actor, Line, Order, Subject, record_event};
 use super::payments::{CardNumber, Charge, Method, PayError, gateway_for};
 use super::state::{Mode, OrderStatus};
-use super::{money, routing, stats};
+use super::{money, routing};
 use crate::catalog::model::{Product, Sku};
 use crate::db::schema::{
     deal_purchases, flash_deals, idempotency_keys, order_lines, orders, payments, products,
@@ -477,8 +477,10 @@ pub fn settle(
                     &reason,
                     now,
                 )?;
+                // The product statistics are counted when the outbox delivers each supplier
+                // order (once, guarded by the inbox), not here: a placement's transaction
+                // then touches no row shared by every order of a product.
                 let lines = model::lines(conn, order.id)?;
-                stats::on_paid(conn, &lines, order.buyer_segment.as_deref())?;
                 routing::route(conn, &order, &lines, now)?;
             }
             Err(e) => {

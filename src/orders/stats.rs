@@ -1,5 +1,5 @@
 //! Orders feed the platform statistics that matching reads: a paid line counts as an
-//! order, a delivery as delivered, a refunded return as a return, for the whole platform
+//! order (when the outbox delivers it to its supplier), a delivery as delivered, a refunded return as a return, for the whole platform
 //! (`all`) and for the buyer's audience segment when it is known.
 
 use diesel::prelude::*;

@@ -448,3 +448,77 @@ async fn the_outbox_delivers_each_supplier_order_once() {
         .unwrap();
     assert!(notified.is_some());
 }
+
+#[tokio::test]
+async fn paid_delivered_and_returned_orders_update_the_statistics() {
+    use kaibo::db::schema::product_stats;
+    use kaibo::orders::{flow, model};
+    let f = shop_fixture(Mode::Live, 1).await;
+    let a = f.products[0].clone();
+    let stats = |segment: &str| -> (i64, i64, i64) {
+        product_stats::table
+            .find((a.product_id, segment))
+            .select((
+                product_stats::orders,
+                product_stats::delivered,
+                product_stats::returns,
+            ))
+            .first(&mut f.app.pool.get().unwrap())
+            .optional()
+            .unwrap()
+            .unwrap_or((0, 0, 0))
+    };
+    let (all_before, seg_before) = (stats("all"), stats("f25-34"));
+    let body = json!({
+        "shop": f.handle,
+        "lines": [{"sku_id": a.sku_id, "quantity": 2}],
+        "buyer": {"name": "Zhao Min", "phone": "13611112222", "address": "5 Stats Street, Wuhan",
+                  "segment": "f25-34"},
+        "payment": {"method": "cod"},
+    });
+    let r = f.post_order("stats-order-01", &body).await;
+    assert_eq!(r.status(), 201);
+    let pool = f.app.pool.clone();
+    eventually("outbox delivery", || {
+        outbox::table
+            .filter(outbox::delivered_at.is_null())
+            .count()
+            .get_result::<i64>(&mut pool.get().unwrap())
+            .unwrap()
+            == 0
+    })
+    .await;
+    assert_eq!(
+        stats("all").0,
+        all_before.0 + 1,
+        "a paid line counts as an order"
+    );
+    assert_eq!(
+        stats("f25-34").0,
+        seg_before.0 + 1,
+        "in the buyer's segment too"
+    );
+
+    let mut conn = f.app.pool.get().unwrap();
+    let (order_id, so_id): (i64, i64) = supplier_orders::table
+        .select((supplier_orders::order_id, supplier_orders::id))
+        .first(&mut conn)
+        .unwrap();
+    let now = f.app.clock_now();
+    flow::ship(
+        &mut conn,
+        a.supplier_id,
+        so_id,
+        "SF Express",
+        "SF55500011",
+        now,
+    )
+    .unwrap();
+    flow::deliver(&mut conn, a.supplier_id, so_id, now).unwrap();
+    assert_eq!(stats("all").1, all_before.1 + 1, "delivered");
+    let line = model::lines(&mut conn, order_id).unwrap()[0].id;
+    let case = flow::request_case(&mut conn, order_id, line, 1, "Too big for me", now).unwrap();
+    flow::approve_case(&mut conn, a.supplier_id, case.id, true, now).unwrap();
+    assert_eq!(stats("all").2, all_before.2 + 1, "returned");
+    assert_eq!(stats("f25-34").2, seg_before.2 + 1);
+}
