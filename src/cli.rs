@@ -48,6 +48,35 @@ enum Command {
     /// Build, import, export and list the supplier catalog.
     #[command(subcommand)]
     Catalog(crate::catalog::cli::CatalogCommand),
+    /// Show a creator's shop, or open it to the public (graduation does this too).
+    #[command(subcommand)]
+    Shop(ShopCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ShopCommand {
+    /// Print the creator's shop handle, mode and sandbox token (for scripted test orders).
+    Show {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Set the shop's mode: `live` makes it public, `sandbox` hides it again.
+    Mode {
+        #[arg(long)]
+        email: String,
+        #[arg(value_enum)]
+        mode: CliShopMode,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CliShopMode {
+    Sandbox,
+    Live,
 }
 
 #[derive(Args, Debug)]
@@ -146,6 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::ImportGift(args) => import_gift(args),
         Command::Catalog(command) => crate::catalog::cli::run(command, config).await,
+        Command::Shop(command) => shop_command(command, config).await,
         Command::Check { dir, format } => {
             let format = match format {
                 CheckFormat::Human => crate::courses::check::Format::Human,
@@ -243,6 +273,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn shop_command(
+    command: ShopCommand,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::orders::{Mode, links::LinkKey, shop};
+    let (email, mode, data) = match command {
+        ShopCommand::Show { email, data } => (email, None, data),
+        ShopCommand::Mode { email, mode, data } => (
+            email,
+            Some(match mode {
+                CliShopMode::Sandbox => Mode::Sandbox,
+                CliShopMode::Live => Mode::Live,
+            }),
+            data,
+        ),
+    };
+    let settings = load_with_data(config, data)?;
+    let email = Email::parse(&email).map_err(|k| anyhow::anyhow!(message(k)))?;
+    let (found, token) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let pool = open_database(&settings)?;
+        let mut conn = pool.get()?;
+        let user = users::find_by_email(&mut conn, &email)?
+            .ok_or_else(|| anyhow::anyhow!("no account has the email {email}"))?;
+        if user.role != Role::Trainee.as_str() {
+            anyhow::bail!(
+                "{email} is a {} account; only creators (trainees) have shops",
+                user.role
+            );
+        }
+        let now = chrono::Utc::now().naive_utc();
+        let found = match mode {
+            Some(mode) => shop::set_mode(&mut conn, user.id, mode, now)?,
+            None => shop::ensure(&mut conn, user.id, now)?,
+        };
+        let secret = crate::startup::shared_secret(&mut conn, "order_links")?;
+        Ok((found, LinkKey::from_hex(&secret)?.sandbox_token(user.id)))
+    })
+    .await??;
+    println!("Shop /shop/{} is {}.", found.handle, found.mode);
+    if found.mode() == Mode::Sandbox {
+        println!("Sandbox token (Authorization: Bearer …): {token}");
+    }
+    Ok(())
 }
 
 fn import_gift(args: ImportGiftArgs) -> anyhow::Result<()> {

@@ -52,7 +52,7 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
 }
 
 /// A secret shared by every instance on the same database, created by the first one.
-fn shared_secret(conn: &mut DbConn, name: &str) -> anyhow::Result<String> {
+pub fn shared_secret(conn: &mut DbConn, name: &str) -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     // Two instances may race here; the loser's insert fails on the primary key and it

@@ -40,6 +40,8 @@ fn help_works_for_every_command() {
         vec!["user", "--help"],
         vec!["user", "create", "--help"],
         vec!["user", "password", "--help"],
+        vec!["shop", "--help"],
+        vec!["shop", "mode", "--help"],
     ] {
         let out = kaibo(&args, &[], "");
         assert!(out.status.success(), "{args:?}");
@@ -297,4 +299,69 @@ async fn a_fresh_serve_has_the_demo_catalog_and_accounts() {
     assert!(printed.contains("products ready for matching"), "{printed}");
     assert_eq!(health.expect("server answers").status(), 200);
     assert_eq!(skus, 100_000);
+}
+
+#[tokio::test]
+async fn shop_mode_opens_a_creators_shop_to_the_public() {
+    let app = spawn_app().await;
+    let data = app.data_dir.to_string_lossy().to_string();
+    let envs: Vec<(&str, String)> = match &app.database_url {
+        kaibo::db::DatabaseUrl::Postgres(url) => vec![("DATABASE_URL", url.clone())],
+        kaibo::db::DatabaseUrl::Sqlite(_) => vec![],
+    };
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let email = app.create_user(kaibo::accounts::domain::Role::Trainee);
+    let out = kaibo(
+        &["shop", "show", "--email", &email, "--data", &data],
+        &envs,
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("is sandbox"), "{shown}");
+    assert!(shown.contains("Sandbox token"), "{shown}");
+    let handle = shown
+        .split("/shop/")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    // A sandbox shop is not public.
+    assert_eq!(app.get(&format!("/shop/{handle}")).await.status(), 404);
+    let out = kaibo(
+        &["shop", "mode", "--email", &email, "live", "--data", &data],
+        &envs,
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("is live"));
+    assert_eq!(app.get(&format!("/shop/{handle}")).await.status(), 200);
+    // Only creators have shops; an unknown email is named.
+    let staff = app.create_user(kaibo::accounts::domain::Role::Instructor);
+    let out = kaibo(
+        &["shop", "show", "--email", &staff, "--data", &data],
+        &envs,
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("only creators"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = kaibo(
+        &[
+            "shop",
+            "show",
+            "--email",
+            "nobody@example.com",
+            "--data",
+            &data,
+        ],
+        &envs,
+        "",
+    );
+    assert!(text(&out.stderr).contains("no account has the email"));
 }
