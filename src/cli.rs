@@ -431,6 +431,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         "Catalog: {} products ready for matching.",
         app.catalog_products
     );
+    if let Some(handle) = &app.demo_shop {
+        println!(
+            "Demo shop: /shop/{handle} is live (the demo trainee's); orders go to the demo supplier."
+        );
+    }
     let host = bind.rsplit_once(':').map_or(bind.as_str(), |(h, _)| h);
     let shown_host = if host == "0.0.0.0" || host == "[::]" {
         "127.0.0.1"

@@ -39,6 +39,8 @@ pub struct Application {
     pub seeded_catalog: Option<(catalog::seed::Generated, f64)>,
     /// Products in the matching index at start.
     pub catalog_products: usize,
+    /// The demo trainee's live shop, opened by this start.
+    pub demo_shop: Option<String>,
 }
 
 /// Opens the database and brings it up to date; shared by `serve`, `migrate` and `user`.
@@ -81,7 +83,7 @@ impl Application {
         let settings = Arc::new(settings);
         let setup_settings = settings.clone();
         let now = clock.now();
-        let (pool, key, link_key, demo_accounts, catalog, seeded_catalog) =
+        let (pool, key, link_key, demo_accounts, catalog, seeded_catalog, demo_shop) =
             web::block(move || -> anyhow::Result<_> {
                 let pool = open_database(&setup_settings)?;
                 let mut conn = pool.get()?;
@@ -108,6 +110,11 @@ impl Application {
                         "seeded the demo catalog"
                     );
                 }
+                let demo_shop = if seeded.is_some() && !demo_accounts.is_empty() {
+                    crate::orders::shop::seed_demo(&mut conn, now.naive_utc())?
+                } else {
+                    None
+                };
                 let catalog = CatalogIndex::build(catalog::model::load_index_rows(&mut conn)?);
                 tracing::info!(
                     products = catalog.len(),
@@ -115,7 +122,15 @@ impl Application {
                     seconds = started.elapsed().as_secs_f64(),
                     "catalog loaded"
                 );
-                Ok((pool, key, link_key, demo_accounts, catalog, seeded))
+                Ok((
+                    pool,
+                    key,
+                    link_key,
+                    demo_accounts,
+                    catalog,
+                    seeded,
+                    demo_shop,
+                ))
             })
             .await??;
 
@@ -189,6 +204,7 @@ impl Application {
             demo_accounts,
             seeded_catalog,
             catalog_products,
+            demo_shop,
         })
     }
 

@@ -155,3 +155,56 @@ mod tests {
         assert!(!is_handle("AB"));
     }
 }
+
+/// Products the demo shop sells.
+const DEMO_SHOP_PRODUCTS: i64 = 6;
+
+/// On a fresh demo (demo accounts and catalog created by this start), the demo trainee's
+/// shop opens with six products of the demo supplier, so the buyer's and the supplier's
+/// side can be tried at once: order at `/shop/<handle>`, fulfil as the demo supplier.
+/// Returns the handle.
+pub fn seed_demo(conn: &mut DbConn, now: NaiveDateTime) -> anyhow::Result<Option<String>> {
+    use crate::catalog::model::supplier_of_user;
+    use crate::db::schema::{products, skus};
+    let trainee: Option<i64> = users::table
+        .filter(users::email.eq("trainee@kaibo.example"))
+        .filter(users::role.eq("trainee"))
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    let supplier_user: Option<i64> = users::table
+        .filter(users::email.eq(crate::accounts::demo::DEMO_SUPPLIER_EMAIL))
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    let (Some(trainee), Some(supplier_user)) = (trainee, supplier_user) else {
+        return Ok(None);
+    };
+    if of_user(conn, trainee)?.is_some() {
+        return Ok(None);
+    }
+    let Some(supplier) = supplier_of_user(conn, supplier_user)? else {
+        return Ok(None);
+    };
+    let picked: Vec<(i64, i64)> = products::table
+        .filter(products::supplier_id.eq(supplier.id))
+        .filter(
+            products::id.eq_any(
+                skus::table
+                    .filter(skus::stock.gt(0))
+                    .select(skus::product_id),
+            ),
+        )
+        .order(products::id)
+        .limit(DEMO_SHOP_PRODUCTS)
+        .select((products::id, products::suggested_fen))
+        .load(conn)?;
+    crate::db::write_tx(conn, |conn| {
+        for (product, price) in &picked {
+            crate::selection::showcase::put(conn, trainee, *product, *price, now)
+                .map_err(|e| anyhow::anyhow!("demo showcase: {e}"))?;
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(Some(set_mode(conn, trainee, Mode::Live, now)?.handle))
+}

@@ -281,6 +281,19 @@ async fn a_fresh_serve_has_the_demo_catalog_and_accounts() {
     .await
     .unwrap();
     let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+    // The demo trainee's shop is live with the demo supplier's products.
+    let shop_path = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("Demo shop: "))
+        .and_then(|l| l.split(' ').next())
+        .map(str::to_string);
+    let shop_status = match &shop_path {
+        Some(path) => reqwest::get(format!("http://127.0.0.1:{port}{path}"))
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0),
+        None => 0,
+    };
     let _ = child.kill();
     let _ = child.wait();
     let url = match &postgres {
@@ -299,6 +312,7 @@ async fn a_fresh_serve_has_the_demo_catalog_and_accounts() {
     assert!(printed.contains("products ready for matching"), "{printed}");
     assert_eq!(health.expect("server answers").status(), 200);
     assert_eq!(skus, 100_000);
+    assert_eq!(shop_status, 200, "demo shop {shop_path:?} in {printed}");
 }
 
 #[tokio::test]
