@@ -141,21 +141,6 @@ pub fn fee_bp(conn: &mut DbConn, user_id: i64) -> QueryResult<i32> {
     Ok(crate::matching::weights::platform_fee_bp(platform.flatten().as_deref()) as i32)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn handles_are_url_safe() {
-        let h = handle_for("Lily Chen 莉莉!");
-        assert!(h.starts_with("lily-chen-"), "{h}");
-        assert!(is_handle(&h));
-        assert!(handle_for("莉莉").starts_with("shop-"));
-        assert!(!is_handle("../etc"));
-        assert!(!is_handle("AB"));
-    }
-}
-
 /// Products the demo shop sells.
 const DEMO_SHOP_PRODUCTS: i64 = 6;
 
@@ -207,4 +192,19 @@ pub fn seed_demo(conn: &mut DbConn, now: NaiveDateTime) -> anyhow::Result<Option
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(Some(set_mode(conn, trainee, Mode::Live, now)?.handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_url_safe() {
+        let h = handle_for("Lily Chen 莉莉!");
+        assert!(h.starts_with("lily-chen-"), "{h}");
+        assert!(is_handle(&h));
+        assert!(handle_for("莉莉").starts_with("shop-"));
+        assert!(!is_handle("../etc"));
+        assert!(!is_handle("AB"));
+    }
 }
