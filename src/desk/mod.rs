@@ -205,11 +205,16 @@ async fn orders_page(
     let (filters, page, errors) = parse_filters(&q, &ctx);
     let now = state.now().naive_utc();
     let f = filters.clone();
+    // Totals cover the chosen range, or the last 31 days when no start is given.
+    let mut totals = filters.clone();
+    if totals.from.is_none() {
+        totals.from = Some(now.date() - chrono::Duration::days(30));
+    }
     let (shop, rows, days) = state
         .db(move |conn| {
             let shop = shop::ensure(conn, uid, now)?;
             let rows = queries::orders(conn, uid, &f, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)?;
-            let days = queries::daily_totals(conn, uid, &f)?;
+            let days = queries::daily_totals(conn, uid, &totals)?;
             Ok((shop, rows, days))
         })
         .await?;
@@ -227,7 +232,7 @@ async fn orders_page(
             .take(PAGE_SIZE as usize)
             .map(|o| order_row(&ctx, o))
             .collect(),
-        days: days.iter().take(31).map(day_row).collect(),
+        days: days.iter().map(day_row).collect(),
         errors,
         mode: trimmed(&q.mode),
         status: trimmed(&q.status),

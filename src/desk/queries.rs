@@ -73,7 +73,8 @@ pub struct DayTotals {
     pub earnings_fen: i64,
 }
 
-/// Totals per day (newest first) over the shop's paid orders under `filters`.
+/// Totals per day (newest first) over the shop's paid orders under `filters`; the caller
+/// bounds the range (the desk shows at most the last 31 days unless asked).
 pub fn daily_totals(
     conn: &mut DbConn,
     shop_user_id: i64,
