@@ -51,6 +51,36 @@ enum Command {
     /// Show a creator's shop, or open it to the public (graduation does this too).
     #[command(subcommand)]
     Shop(ShopCommand),
+    /// Replay a show to prove it is deterministic (--replay SHOW_ID), or run a scripted
+    /// headless show whose buyers order through the JSON API, and print GMV, orders/s and
+    /// latency percentiles. Without --url it starts the server in this process.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Args, Debug)]
+struct SimulateArgs {
+    /// Replay this stored show and compare it with what was recorded.
+    #[arg(long, value_name = "SHOW_ID")]
+    replay: Option<i64>,
+    /// Unique viewers of the scripted show.
+    #[arg(long, default_value_t = 10_000)]
+    viewers: u32,
+    /// Simulated minutes of the scripted show.
+    #[arg(long, default_value_t = 60)]
+    minutes: u32,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// A running Kaibo on the same database, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    url: Option<String>,
+    /// The creator whose shop and showcase the show uses.
+    #[arg(long, default_value = "trainee@kaibo.example")]
+    email: String,
+    /// Orders in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -176,6 +206,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ImportGift(args) => import_gift(args),
         Command::Catalog(command) => crate::catalog::cli::run(command, config).await,
         Command::Shop(command) => shop_command(command, config).await,
+        Command::Simulate(args) => simulate(args, config).await,
         Command::Check { dir, format } => {
             let format = match format {
                 CheckFormat::Human => crate::courses::check::Format::Human,
@@ -316,6 +347,89 @@ async fn shop_command(
     println!("Shop /shop/{} is {}.", found.handle, found.mode);
     if found.mode() == Mode::Sandbox {
         println!("Sandbox token (Authorization: Bearer …): {token}");
+    }
+    Ok(())
+}
+
+async fn simulate(args: SimulateArgs, config: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use crate::live::cli as sim_cli;
+    use crate::orders::links::LinkKey;
+    let settings = load_with_data(config, args.data)?;
+    if let Some(id) = args.replay {
+        let (lines, ok) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let pool = open_database(&settings)?;
+            let mut conn = pool.get()?;
+            sim_cli::replay(&mut conn, id)
+        })
+        .await??;
+        for line in lines {
+            println!("{line}");
+        }
+        if !ok {
+            anyhow::bail!("the replay differs from the stored show");
+        }
+        println!("The replay is identical to the stored show.");
+        return Ok(());
+    }
+    let email = Email::parse(&args.email).map_err(|k| anyhow::anyhow!(message(k)))?;
+    let (viewers, minutes, seed) = (args.viewers, args.minutes.clamp(1, 240), args.seed);
+    let setup_settings = settings.clone();
+    let (cfg, handle, token) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let pool = open_database(&setup_settings)?;
+        let mut conn = pool.get()?;
+        let user = users::find_by_email(&mut conn, &email)?
+            .ok_or_else(|| anyhow::anyhow!("no account has the email {email}"))?;
+        let mut cfg = crate::live::service::build_setup(&mut conn, user.id, seed, minutes as i32)
+            .map_err(|e| anyhow::anyhow!("{email}: {}", e.message(crate::i18n::Locale::En)))?;
+        cfg.viewers = Some(viewers);
+        let now = chrono::Utc::now().naive_utc();
+        let shop = crate::orders::shop::ensure(&mut conn, user.id, now)?;
+        let secret = crate::startup::shared_secret(&mut conn, "order_links")?;
+        Ok((cfg, shop.handle, LinkKey::from_hex(&secret)?.sandbox_token(user.id)))
+    })
+    .await??;
+    let (purchases, engine_took, summary) = sim_cli::run_engine(cfg);
+    println!(
+        "simulated {minutes} min, {} unique viewers (peak {}), {} purchases in {:.0} ms ({:.0}x real time)",
+        summary.unique_viewers,
+        summary.peak_viewers,
+        purchases.len(),
+        engine_took.as_secs_f64() * 1000.0,
+        (minutes as f64 * 60.0) / engine_took.as_secs_f64().max(1e-9),
+    );
+    let (url, _server) = match args.url {
+        Some(url) => (url, None),
+        None => {
+            let mut local = settings.clone();
+            local.bind = "127.0.0.1:0".into();
+            local.show_worker = false;
+            let app = Application::build(local).await?;
+            let url = format!("http://127.0.0.1:{}", app.port());
+            (url, Some(tokio::spawn(app.run_until_stopped())))
+        }
+    };
+    let r = sim_cli::place_over_http(&url, &handle, &token, purchases, args.concurrency).await?;
+    let secs = r.wall.as_secs_f64().max(1e-9);
+    println!(
+        "orders: {} placed, {} declined by the card, {} refused, {} errors, of {} sent to {url}",
+        r.placed, r.declined, r.refused, r.errors, r.purchases
+    );
+    println!(
+        "GMV {}; {:.0} orders/s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        crate::catalog::pricing::yuan_text(r.gmv_fen),
+        r.purchases as f64 / secs,
+        sim_cli::percentile(&r.latencies, 0.50),
+        sim_cli::percentile(&r.latencies, 0.90),
+        sim_cli::percentile(&r.latencies, 0.99),
+        sim_cli::percentile(&r.latencies, 1.0),
+    );
+    let show_secs = minutes as f64 * 60.0;
+    println!(
+        "the {minutes}-minute show's orders took {secs:.1} s: {:.0}x its real time",
+        show_secs / secs
+    );
+    if r.errors > 0 {
+        anyhow::bail!("{} requests failed", r.errors);
     }
     Ok(())
 }

@@ -36,6 +36,7 @@ pub struct RawSettings {
     pub catalog_refresh_seconds: u64,
     pub outbox_worker: bool,
     pub outbox_poll_ms: u64,
+    pub show_worker: bool,
 }
 
 impl Default for RawSettings {
@@ -62,6 +63,7 @@ impl Default for RawSettings {
             catalog_refresh_seconds: 10,
             outbox_worker: true,
             outbox_poll_ms: 2_000,
+            show_worker: true,
         }
     }
 }
@@ -103,6 +105,8 @@ pub struct Settings {
     pub catalog_refresh: std::time::Duration,
     /// Whether this instance delivers outbox messages to suppliers (any number may).
     pub outbox_worker: bool,
+    /// Whether this instance ticks sandbox shows (each show is leased by one instance).
+    pub show_worker: bool,
     /// How often the outbox worker looks for messages it was not woken for.
     pub outbox_poll: std::time::Duration,
 }
@@ -278,6 +282,7 @@ impl Settings {
             demo_catalog_skus: raw.demo_catalog_skus,
             catalog_refresh: std::time::Duration::from_secs(raw.catalog_refresh_seconds),
             outbox_worker: raw.outbox_worker,
+            show_worker: raw.show_worker,
             outbox_poll: std::time::Duration::from_millis(raw.outbox_poll_ms),
         })
     }

@@ -3,7 +3,8 @@
 use actix_web::web;
 
 use crate::{
-    accounts, analytics, courses, desk, health, home, learning, selection, shop, suppliers,
+    accounts, analytics, courses, desk, graduation, health, home, learning, live, selection, shop,
+    suppliers,
     web as kweb,
 };
 
@@ -23,5 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(suppliers::api::routes)
         .configure(shop::api::routes)
         .configure(shop::pages::routes)
-        .configure(desk::routes);
+        .configure(desk::routes)
+        .configure(live::routes::routes)
+        .configure(graduation::routes);
 }

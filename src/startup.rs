@@ -161,6 +161,7 @@ impl Application {
             links: Arc::new(crate::orders::links::LinkKey::from_hex(&link_key)?),
             writer,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            runner: Arc::new(crate::live::runner::Runner::new()),
         });
 
         let listener = TcpListener::bind(&settings.bind)
@@ -195,6 +196,9 @@ impl Application {
         spawn_catalog_refresh(state.clone());
         if settings.outbox_worker {
             spawn_outbox(state.clone());
+        }
+        if settings.show_worker {
+            crate::live::runner::spawn(state.clone(), state.runner.clone());
         }
         spawn_housekeeping(state);
         Ok(Self {

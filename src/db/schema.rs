@@ -463,6 +463,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    shows (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        mode -> Text,
+        status -> Text,
+        seed -> BigInt,
+        minutes -> Integer,
+        speed -> Integer,
+        setup -> Text,
+        started_at -> Timestamp,
+        sim_ms -> BigInt,
+        done_ms -> BigInt,
+        actions -> Integer,
+        clock_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+        pinned_product_id -> Nullable<BigInt>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        orders_placed -> Integer,
+        orders_refused -> Integer,
+        summary -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    show_actions (show_id, seq) {
+        show_id -> BigInt,
+        seq -> Integer,
+        at_ms -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    show_comments (show_id, comment_id) {
+        show_id -> BigInt,
+        comment_id -> BigInt,
+        at_ms -> BigInt,
+        viewer -> Integer,
+        topic -> Text,
+        variant -> Integer,
+        product_id -> Nullable<BigInt>,
+        answered_ms -> Nullable<BigInt>,
+        answer -> Nullable<Text>,
+        overclaim -> Bool,
+    }
+}
+
+diesel::table! {
+    show_minutes (show_id, minute) {
+        show_id -> BigInt,
+        minute -> Integer,
+        ticks -> Integer,
+        viewer_seconds -> BigInt,
+        peak -> Integer,
+        arrivals -> Integer,
+        comments -> Integer,
+        orders -> Integer,
+    }
+}
+
+diesel::table! {
+    certificates (code) {
+        code -> Text,
+        user_id -> BigInt,
+        course_slug -> Text,
+        course_title -> Text,
+        holder_name -> Text,
+        show_id -> Nullable<BigInt>,
+        issued_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(supplier_orders -> orders (order_id));
 diesel::joinable!(supplier_orders -> suppliers (supplier_id));
@@ -470,6 +549,10 @@ diesel::joinable!(after_sales -> order_lines (line_id));
 diesel::joinable!(after_sales -> orders (order_id));
 diesel::joinable!(flash_deals -> skus (sku_id));
 diesel::joinable!(shops -> users (user_id));
+diesel::joinable!(show_actions -> shows (show_id));
+diesel::joinable!(show_comments -> shows (show_id));
+diesel::joinable!(show_minutes -> shows (show_id));
+diesel::joinable!(shows -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -506,4 +589,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     supplier_inbox,
     supplier_api_keys,
     idempotency_keys,
+    shows,
+    show_actions,
+    show_comments,
+    show_minutes,
+    certificates,
 );

@@ -26,7 +26,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/desk/orders/{reference}", web::get().to(order_page))
         .route("/desk/orders/{reference}/cancel", web::post().to(cancel))
         .route("/desk/cases", web::get().to(cases_page))
-        .route("/desk/cases/{id}/notes", web::post().to(add_note));
+        .route("/desk/cases/{id}/notes", web::post().to(add_note))
+        .route("/desk/cases/{id}/approve", web::post().to(approve_case))
+        .route("/desk/cases/{id}/reject", web::post().to(reject_case));
 }
 
 pub const PAGE_SIZE: i64 = 50;
@@ -269,6 +271,8 @@ pub struct CaseView {
     pub tracking: Option<String>,
     pub notes: Vec<(String, String)>,
     pub open: bool,
+    /// Waiting for a decision: the creator may approve or reject it.
+    pub requested: bool,
     pub note_error: Option<String>,
     pub order_reference: String,
 }
@@ -359,6 +363,7 @@ fn case_view(
             .unwrap_or_default(),
         quantity: case.quantity,
         status: status_text(ctx, &case.status),
+        requested: case.status == CaseStatus::Requested.as_str(),
         reason: case.reason.clone(),
         refund: (case.refund_fen > 0).then(|| yuan_text(case.refund_fen)),
         tracking: case
@@ -603,4 +608,85 @@ async fn add_note(
             )
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecideForm {
+    refund_only: Option<String>,
+    reason: Option<String>,
+}
+
+/// The creator answers a buyer's request: approve (return, or refund without return) or
+/// reject with a reason. The supplier may do the same from its portal; whoever decides
+/// first decides. In the sandbox the simulated supplier follows the creator.
+async fn decide_case(
+    state: web::Data<AppState>,
+    form: DecideForm,
+    ctx: PageCtx,
+    path: web::Path<String>,
+    approve: bool,
+) -> AppResult<HttpResponse> {
+    let uid = creator(&ctx)?;
+    let case_id: i64 = path.parse().map_err(|_| AppError::NotFound)?;
+    let case = state
+        .db(move |conn| Ok(model::find_case(conn, case_id)?))
+        .await?
+        .filter(|c| c.shop_user_id == uid)
+        .ok_or(AppError::NotFound)?;
+    let reference = state
+        .db(move |conn| Ok(model::find_order(conn, case.order_id)?))
+        .await?
+        .ok_or(AppError::NotFound)?
+        .reference;
+    let now = state.now().naive_utc();
+    let actor = model::Actor::Creator(uid);
+    let refund_only = form.refund_only.is_some_and(|v| !v.trim().is_empty());
+    let reason = form.reason.unwrap_or_default();
+    let result = state
+        .write(move |conn| {
+            if approve {
+                flow::approve_case_by(conn, actor, case_id, refund_only, now)
+            } else {
+                flow::reject_case_by(conn, actor, case_id, &reason, now)
+            }
+        })
+        .await;
+    match result {
+        Ok(_) => {
+            let key = if approve {
+                "flash.case_approved"
+            } else {
+                "flash.case_rejected"
+            };
+            let mut r = see_other(&format!("/desk/orders/{reference}#case-{case_id}"));
+            r.add_cookie(&flash_cookie(key, &state.settings)).ok();
+            Ok(r)
+        }
+        Err(e) => {
+            let (message, status) = order_error_message(&ctx, &e)?;
+            let data = load_order(&state, uid, reference).await?;
+            render_with_status(
+                &order_view(ctx, data, None, Some((case_id, message))),
+                status,
+            )
+        }
+    }
+}
+
+async fn approve_case(
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<DecideForm>,
+    ctx: PageCtx,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    decide_case(state, form, ctx, path, true).await
+}
+
+async fn reject_case(
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<DecideForm>,
+    ctx: PageCtx,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    decide_case(state, form, ctx, path, false).await
 }

@@ -591,8 +591,19 @@ fn case_for_supplier(
     supplier_id: i64,
     case_id: i64,
 ) -> Result<Case, OrderError> {
+    case_for(conn, &Actor::Supplier(supplier_id), case_id)
+}
+
+/// The case if `actor` may decide it: its supplier, or the shop that sold the line (the
+/// creator answers the buyer; in the sandbox the simulated supplier follows them).
+fn case_for(conn: &mut DbConn, actor: &Actor, case_id: i64) -> Result<Case, OrderError> {
     let case = model::find_case(conn, case_id)?.ok_or(OrderError::NotFound)?;
-    if case.supplier_id != supplier_id {
+    let allowed = match actor {
+        Actor::Supplier(id) => case.supplier_id == *id,
+        Actor::Creator(id) => case.shop_user_id == *id,
+        _ => false,
+    };
+    if !allowed {
         return Err(OrderError::NotYours);
     }
     Ok(case)
@@ -607,8 +618,19 @@ pub fn approve_case(
     refund_only: bool,
     now: NaiveDateTime,
 ) -> Result<Case, OrderError> {
+    approve_case_by(conn, Actor::Supplier(supplier_id), case_id, refund_only, now)
+}
+
+/// `approve_case` by the supplier or by the shop's creator.
+pub fn approve_case_by(
+    conn: &mut DbConn,
+    actor: Actor,
+    case_id: i64,
+    refund_only: bool,
+    now: NaiveDateTime,
+) -> Result<Case, OrderError> {
     write_tx(conn, |conn| {
-        let case = case_for_supplier(conn, supplier_id, case_id)?;
+        let case = case_for(conn, &actor, case_id)?;
         let status = case_status(&case);
         // Approved already (and perhaps further along): the same answer again.
         let already = if refund_only {
@@ -622,7 +644,6 @@ pub fn approve_case(
         if already {
             return Ok(case);
         }
-        let actor = Actor::Supplier(supplier_id);
         set_case_status(
             conn,
             &case,
@@ -650,9 +671,20 @@ pub fn reject_case(
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<Case, OrderError> {
+    reject_case_by(conn, Actor::Supplier(supplier_id), case_id, reason, now)
+}
+
+/// `reject_case` by the supplier or by the shop's creator.
+pub fn reject_case_by(
+    conn: &mut DbConn,
+    actor: Actor,
+    case_id: i64,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<Case, OrderError> {
     let reason = parse_reason(reason)?;
     write_tx(conn, |conn| {
-        let case = case_for_supplier(conn, supplier_id, case_id)?;
+        let case = case_for(conn, &actor, case_id)?;
         if case_status(&case) == CaseStatus::Rejected {
             return Ok(case);
         }
@@ -660,7 +692,7 @@ pub fn reject_case(
             conn,
             &case,
             CaseStatus::Rejected,
-            &Actor::Supplier(supplier_id),
+            &actor,
             &reason,
             now,
         )?;

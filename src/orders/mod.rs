@@ -75,7 +75,15 @@ fn finish(
 /// placements into one transaction on SQLite; a remote gateway is called between two
 /// write transactions instead.
 pub async fn place_order(state: &AppState, new: NewOrder) -> Result<Placed, OrderError> {
-    let now = state.now().naive_utc();
+    place_order_at(state, new, state.now().naive_utc()).await
+}
+
+/// `place_order` at a given moment: a sandbox show's buyers order on its virtual clock.
+pub async fn place_order_at(
+    state: &AppState,
+    new: NewOrder,
+    now: chrono::NaiveDateTime,
+) -> Result<Placed, OrderError> {
     let links = state.links.clone();
     let in_process = payments::gateway_for(new.method).in_process();
     let request = new.clone();

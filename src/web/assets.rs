@@ -22,6 +22,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../static/kaibo.css"),
     },
     Asset {
+        name: "studio.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/studio.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../../static/favicon.svg"),
@@ -35,6 +40,12 @@ fn etag(body: &[u8]) -> String {
 pub fn css_url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| format!("/static/kaibo.css?v={}", etag(ASSETS[0].body)))
+}
+
+/// The studio's live-update script, with its content hash.
+pub fn studio_js_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| format!("/static/studio.js?v={}", etag(ASSETS[1].body)))
 }
 
 pub async fn serve(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, AppError> {

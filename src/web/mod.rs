@@ -42,6 +42,8 @@ pub struct AppState {
     pub writer: Arc<crate::db::writer::Writer>,
     /// Wakes the outbox worker after a commit that wrote messages.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// This instance's show worker (lease name and the engines it keeps).
+    pub runner: Arc<crate::live::runner::Runner>,
 }
 
 impl AppState {

@@ -154,6 +154,12 @@ impl TestApp {
         client.get(self.url(path)).send().await.expect("GET")
     }
 
+    pub async fn get_html_with(&self, client: &reqwest::Client, path: &str) -> String {
+        let response = self.get_with(client, path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.unwrap()
+    }
+
     pub async fn get_html(&self, path: &str) -> String {
         self.get(path).await.text().await.unwrap()
     }

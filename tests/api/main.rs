@@ -9,6 +9,7 @@ mod course_check;
 mod courses;
 mod desk;
 mod helpers;
+mod live;
 mod order_concurrency;
 mod order_crash;
 mod order_journey;

@@ -85,6 +85,12 @@ const GET_ROUTES: &[(&str, Access)] = &[
     ("/instructor/showcases", Access::Roles(STAFF)),
     ("/desk/orders", Access::Only(Role::Trainee)),
     ("/desk/cases", Access::Only(Role::Trainee)),
+    ("/studio", Access::TraineeStep),
+    ("/graduation", Access::Only(Role::Trainee)),
+    (
+        "/instructor/shows",
+        Access::Roles(&[Role::Instructor, Role::Admin]),
+    ),
     ("/supplier/orders", Access::Only(Role::Supplier)),
     ("/supplier/returns", Access::Only(Role::Supplier)),
     ("/supplier/api-keys", Access::Only(Role::Supplier)),
@@ -126,6 +132,15 @@ const POST_ROUTES: &[&str] = &[
     "/shop/some-shop-abcd/checkout",
     "/orders/AAAAAAAAAAAAAAAAAAAAAAAA/cases",
     "/orders/AAAAAAAAAAAAAAAAAAAAAAAA/cases/1/ship-back",
+    "/studio/shows",
+    "/studio/shows/1/pin",
+    "/studio/shows/1/deal",
+    "/studio/shows/1/answer",
+    "/studio/shows/1/end",
+    "/studio/shows/1/fast-forward",
+    "/graduation/first-live-sale",
+    "/desk/cases/1/approve",
+    "/desk/cases/1/reject",
 ];
 
 fn expected_get(access: Access, role: Option<Role>) -> u16 {
