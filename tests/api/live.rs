@@ -258,8 +258,9 @@ async fn bad_actions_get_clear_messages_and_a_second_show_is_refused() {
         .await;
     assert_eq!(r.status(), 422);
     // Two tabs ending at once: one ends it, the other is told it has ended.
-    let a = f.app.post_form_with(&f.creator, &format!("/studio/shows/{id}/end"), &[]);
-    let b = f.app.post_form_with(&f.creator, &format!("/studio/shows/{id}/end"), &[]);
+    let end_path = format!("/studio/shows/{id}/end");
+    let a = f.app.post_form_with(&f.creator, &end_path, &[]);
+    let b = f.app.post_form_with(&f.creator, &end_path, &[]);
     let (a, b) = tokio::join!(a, b);
     let mut codes = [a.status().as_u16(), b.status().as_u16()];
     codes.sort();
