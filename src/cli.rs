@@ -379,13 +379,18 @@ async fn simulate(args: SimulateArgs, config: Option<&std::path::Path>) -> anyho
         let mut conn = pool.get()?;
         let user = users::find_by_email(&mut conn, &email)?
             .ok_or_else(|| anyhow::anyhow!("no account has the email {email}"))?;
-        let mut cfg = crate::live::service::build_setup(&mut conn, user.id, seed, minutes as i32)
-            .map_err(|e| anyhow::anyhow!("{email}: {}", e.message(crate::i18n::Locale::En)))?;
+        let mut cfg =
+            crate::live::service::build_setup(&mut conn, user.id, seed, minutes as i32)
+                .map_err(|e| anyhow::anyhow!("{email}: {}", e.message(crate::i18n::Locale::En)))?;
         cfg.viewers = Some(viewers);
         let now = chrono::Utc::now().naive_utc();
         let shop = crate::orders::shop::ensure(&mut conn, user.id, now)?;
         let secret = crate::startup::shared_secret(&mut conn, "order_links")?;
-        Ok((cfg, shop.handle, LinkKey::from_hex(&secret)?.sandbox_token(user.id)))
+        Ok((
+            cfg,
+            shop.handle,
+            LinkKey::from_hex(&secret)?.sandbox_token(user.id),
+        ))
     })
     .await??;
     let (purchases, engine_took, summary) = sim_cli::run_engine(cfg);

@@ -4,8 +4,7 @@ use actix_web::web;
 
 use crate::{
     accounts, analytics, courses, desk, graduation, health, home, learning, live, selection, shop,
-    suppliers,
-    web as kweb,
+    suppliers, web as kweb,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

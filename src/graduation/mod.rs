@@ -134,7 +134,10 @@ pub fn checklist(
         detail: match best {
             Some(b) => locale.tf(
                 "graduation.delivered_detail",
-                &[("n", &b.delivered.to_string()), ("show", &b.show_id.to_string())],
+                &[
+                    ("n", &b.delivered.to_string()),
+                    ("show", &b.show_id.to_string()),
+                ],
             ),
             None => locale.t("graduation.no_show"),
         },

@@ -16,8 +16,8 @@ pub fn replay(conn: &mut DbConn, id: i64) -> anyhow::Result<(Vec<String>, bool)>
     let show = model::find(conn, id)?.ok_or_else(|| anyhow::anyhow!("no show has the id {id}"))?;
     let rows = model::actions(conn, id)?;
     let log: Vec<Action> = rows.iter().filter_map(model::ActionRow::action).collect();
-    let engine = super::runner::replay(&show, &log, show.done_ms)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let engine =
+        super::runner::replay(&show, &log, show.done_ms).map_err(|e| anyhow::anyhow!("{e}"))?;
     let summary = engine.summary();
     let mut out = vec![format!(
         "show {id}: seed {}, {} actions, {} simulated s replayed",

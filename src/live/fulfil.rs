@@ -73,7 +73,12 @@ struct Timeline {
     transit: Duration,
 }
 
-fn timeline(show: &Show, so: &model::SupplierOrder, handling_hours: i32, reliability_bp: i32) -> Timeline {
+fn timeline(
+    show: &Show,
+    so: &model::SupplierOrder,
+    handling_hours: i32,
+    reliability_bp: i32,
+) -> Timeline {
     let reliability = (reliability_bp as f64 / 10_000.0).clamp(0.0, 1.0);
     let handling = Duration::minutes((handling_hours.max(1) as f64 * 60.0) as i64);
     let late = roll(show.seed, 1, so.id) > reliability;
@@ -116,7 +121,13 @@ pub fn advance(conn: &mut DbConn, show: &Show, to: NaiveDateTime) -> Result<Prog
         if status == SupplierStatus::Routed && t.ack_at <= to {
             if t.reject && !rejected_one {
                 rejected_one = true;
-                flow::reject(conn, supplier, so.id, "Out of stock at the warehouse", t.ack_at)?;
+                flow::reject(
+                    conn,
+                    supplier,
+                    so.id,
+                    "Out of stock at the warehouse",
+                    t.ack_at,
+                )?;
                 progress.rejected += 1;
                 continue;
             }
@@ -128,8 +139,8 @@ pub fn advance(conn: &mut DbConn, show: &Show, to: NaiveDateTime) -> Result<Prog
             rejected_one = true;
         }
         if status == SupplierStatus::Acknowledged && t.ship_at <= to {
-            let carrier = CARRIERS[(roll(show.seed, 4, so.id) * CARRIERS.len() as f64) as usize
-                % CARRIERS.len()];
+            let carrier = CARRIERS
+                [(roll(show.seed, 4, so.id) * CARRIERS.len() as f64) as usize % CARRIERS.len()];
             let tracking = format!("SIM{:010}", (roll(show.seed, 5, so.id) * 1e10) as u64);
             flow::ship(conn, supplier, so.id, carrier, &tracking, t.ship_at)?;
             progress.shipped += 1;
@@ -164,23 +175,24 @@ fn request_returns(
     setup: Option<&SimConfig>,
     to: NaiveDateTime,
 ) -> Result<usize, OrderError> {
-    let delivered: Vec<(model::Line, Option<String>, NaiveDateTime)> = crate::db::schema::order_lines::table
-        .inner_join(orders::table)
-        .inner_join(
-            supplier_orders::table.on(supplier_orders::id
-                .nullable()
-                .eq(crate::db::schema::order_lines::supplier_order_id)),
-        )
-        .filter(orders::show_id.eq(show.id))
-        .filter(orders::shop_user_id.eq(show.user_id))
-        .filter(supplier_orders::status.eq(SupplierStatus::Delivered.as_str()))
-        .filter(supplier_orders::delivered_at.is_not_null())
-        .select((
-            model::Line::as_select(),
-            orders::buyer_segment,
-            supplier_orders::delivered_at.assume_not_null(),
-        ))
-        .load(conn)?;
+    let delivered: Vec<(model::Line, Option<String>, NaiveDateTime)> =
+        crate::db::schema::order_lines::table
+            .inner_join(orders::table)
+            .inner_join(
+                supplier_orders::table.on(supplier_orders::id
+                    .nullable()
+                    .eq(crate::db::schema::order_lines::supplier_order_id)),
+            )
+            .filter(orders::show_id.eq(show.id))
+            .filter(orders::shop_user_id.eq(show.user_id))
+            .filter(supplier_orders::status.eq(SupplierStatus::Delivered.as_str()))
+            .filter(supplier_orders::delivered_at.is_not_null())
+            .select((
+                model::Line::as_select(),
+                orders::buyer_segment,
+                supplier_orders::delivered_at.assume_not_null(),
+            ))
+            .load(conn)?;
     let mut n = 0;
     for (line, segment, delivered_at) in delivered {
         let at = delivered_at + Duration::hours(20 + (roll(show.seed, 6, line.id) * 28.0) as i64);
@@ -194,9 +206,18 @@ fn request_returns(
         if has_case > 0 {
             continue;
         }
-        let product = setup.and_then(|s| s.products.iter().find(|p| p.product_id == line.product_id));
-        let base = product.map(|p| p.return_rate as f64).unwrap_or(0.08).clamp(0.0, 1.0);
-        let fit = match (product, segment.as_deref().and_then(crate::catalog::taxonomy::segment_index)) {
+        let product =
+            setup.and_then(|s| s.products.iter().find(|p| p.product_id == line.product_id));
+        let base = product
+            .map(|p| p.return_rate as f64)
+            .unwrap_or(0.08)
+            .clamp(0.0, 1.0);
+        let fit = match (
+            product,
+            segment
+                .as_deref()
+                .and_then(crate::catalog::taxonomy::segment_index),
+        ) {
             (Some(p), Some(seg)) if seg < p.segment_fit.len() => p.segment_fit[seg] as f64,
             _ => 1.0,
         };
@@ -205,8 +226,9 @@ fn request_returns(
         if roll(show.seed, 7, line.id) >= rate {
             continue;
         }
-        let reason = RETURN_REASONS
-            [(roll(show.seed, 8, line.id) * RETURN_REASONS.len() as f64) as usize % RETURN_REASONS.len()];
+        let reason = RETURN_REASONS[(roll(show.seed, 8, line.id) * RETURN_REASONS.len() as f64)
+            as usize
+            % RETURN_REASONS.len()];
         match flow::request_case(conn, line.order_id, line.id, 1, reason, at) {
             Ok(_) => n += 1,
             // Outside the window, or nothing left to return: the buyer keeps it.
@@ -219,7 +241,11 @@ fn request_returns(
 
 /// Approved returns: the buyer ships the parcel back a day later, the supplier receives
 /// it two days after that, and the refund follows.
-fn move_returns(conn: &mut DbConn, show: &Show, to: NaiveDateTime) -> Result<(usize, usize), OrderError> {
+fn move_returns(
+    conn: &mut DbConn,
+    show: &Show,
+    to: NaiveDateTime,
+) -> Result<(usize, usize), OrderError> {
     let cases: Vec<model::Case> = after_sales::table
         .inner_join(orders::table)
         .filter(orders::show_id.eq(show.id))
@@ -241,7 +267,14 @@ fn move_returns(conn: &mut DbConn, show: &Show, to: NaiveDateTime) -> Result<(us
                 continue;
             }
             let tracking = format!("RET{:09}", (roll(show.seed, 9, case.id) * 1e9) as u64);
-            flow::ship_back(conn, case.order_id, case.id, "ZTO Express", &tracking, at.max(since))?;
+            flow::ship_back(
+                conn,
+                case.order_id,
+                case.id,
+                "ZTO Express",
+                &tracking,
+                at.max(since),
+            )?;
             shipped += 1;
             status = CaseStatus::ReturnShipped;
             since = at;

@@ -55,7 +55,11 @@ impl Show {
     /// at the wall clock.
     pub fn sim_ms_at(&self, now: NaiveDateTime) -> i64 {
         let real = (now - self.started_at).num_milliseconds().max(0);
-        let speed = if self.is_sandbox() { self.speed.max(1) } else { 1 };
+        let speed = if self.is_sandbox() {
+            self.speed.max(1)
+        } else {
+            1
+        };
         real.saturating_mul(speed as i64).min(self.length_ms())
     }
 

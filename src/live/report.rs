@@ -72,7 +72,10 @@ fn summary_of(show: &Show, actions: &[model::ActionRow]) -> Summary {
         return s;
     }
     // A show still running, or stored before summaries: replay what has been stored.
-    let log: Vec<_> = actions.iter().filter_map(model::ActionRow::action).collect();
+    let log: Vec<_> = actions
+        .iter()
+        .filter_map(model::ActionRow::action)
+        .collect();
     super::runner::replay(show, &log, show.done_ms)
         .map(|e| e.summary())
         .unwrap_or_default()
@@ -82,25 +85,35 @@ pub fn load(conn: &mut DbConn, show: Show) -> QueryResult<ReportData> {
     let actions = model::actions(conn, show.id)?;
     let summary = summary_of(&show, &actions);
     let setup: Option<SimConfig> = serde_json::from_str(&show.setup).ok();
-    let rows: Vec<(i64, String, String, i64, i64, String, i64, String, i32, chrono::NaiveDateTime)> =
-        orders::table
-            .inner_join(order_lines::table)
-            .filter(orders::show_id.eq(show.id))
-            .filter(orders::shop_user_id.eq(show.user_id))
-            .order((orders::id, order_lines::id))
-            .select((
-                orders::id,
-                orders::status,
-                orders::buyer_key,
-                orders::total_fen,
-                orders::refunded_fen,
-                orders::payment_method,
-                order_lines::product_id,
-                order_lines::title,
-                order_lines::quantity,
-                orders::created_at,
-            ))
-            .load(conn)?;
+    let rows: Vec<(
+        i64,
+        String,
+        String,
+        i64,
+        i64,
+        String,
+        i64,
+        String,
+        i32,
+        chrono::NaiveDateTime,
+    )> = orders::table
+        .inner_join(order_lines::table)
+        .filter(orders::show_id.eq(show.id))
+        .filter(orders::shop_user_id.eq(show.user_id))
+        .order((orders::id, order_lines::id))
+        .select((
+            orders::id,
+            orders::status,
+            orders::buyer_key,
+            orders::total_fen,
+            orders::refunded_fen,
+            orders::payment_method,
+            order_lines::product_id,
+            order_lines::title,
+            order_lines::quantity,
+            orders::created_at,
+        ))
+        .load(conn)?;
     let cases: Vec<String> = after_sales::table
         .inner_join(orders::table)
         .filter(orders::show_id.eq(show.id))
@@ -115,11 +128,13 @@ pub fn load(conn: &mut DbConn, show: Show) -> QueryResult<ReportData> {
     f.per_minute_orders = vec![0; minutes];
     for (id, status, buyer, total, refunded, _method, product, title, qty, created) in &rows {
         let failed = status == OrderStatus::PaymentFailed.as_str();
-        let entry = per_product.entry(*product).or_insert_with(|| ProductFigures {
-            product_id: *product,
-            title: title.clone(),
-            ..Default::default()
-        });
+        let entry = per_product
+            .entry(*product)
+            .or_insert_with(|| ProductFigures {
+                product_id: *product,
+                title: title.clone(),
+                ..Default::default()
+            });
         if failed {
             if seen_orders.insert(*id) {
                 f.declined += 1;
@@ -181,7 +196,8 @@ pub fn load(conn: &mut DbConn, show: Show) -> QueryResult<ReportData> {
         .into_values()
         .filter(|p| p.pinned_ms > 0 || p.orders > 0)
         .collect();
-    f.products.sort_by(|a, b| b.orders.cmp(&a.orders).then(b.pinned_ms.cmp(&a.pinned_ms)));
+    f.products
+        .sort_by(|a, b| b.orders.cmp(&a.orders).then(b.pinned_ms.cmp(&a.pinned_ms)));
     Ok(ReportData {
         show,
         summary,
@@ -203,7 +219,10 @@ fn lesson(courses: &CourseStore, slug: &str) -> Option<(String, String)> {
     for c in courses.served() {
         for m in &c.modules {
             if let Some(l) = m.lessons.iter().find(|l| l.slug == slug) {
-                return Some((l.title.clone(), format!("{}/{}/{}", c.url(), m.slug, l.slug)));
+                return Some((
+                    l.title.clone(),
+                    format!("{}/{}/{}", c.url(), m.slug, l.slug),
+                ));
             }
         }
     }
@@ -223,8 +242,13 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
 
     // Flash deals that sold out fast: a larger quantity would have sold too.
     for a in &data.actions {
-        let Some(ActionKind::Deal { product_id, price_fen, quantity, ends_at_ms, .. }) =
-            a.action().map(|x| x.kind)
+        let Some(ActionKind::Deal {
+            product_id,
+            price_fen,
+            quantity,
+            ends_at_ms,
+            ..
+        }) = a.action().map(|x| x.kind)
         else {
             continue;
         };
@@ -235,7 +259,8 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
             let took = (out as i64 - a.at_ms).max(1000);
             let left = (ends_at_ms as i64 - out as i64).max(0);
             if left > 0 {
-                let more = (quantity as f64 * (left as f64 / took as f64)).min(quantity as f64 * 3.0);
+                let more =
+                    (quantity as f64 * (left as f64 / took as f64)).min(quantity as f64 * 3.0);
                 let extra = (more as i64) * price_fen;
                 found.push((
                     90,
@@ -267,7 +292,10 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
             .iter()
             .filter(|p| p.pinned_ms >= 120_000)
             .filter_map(|p| {
-                let prod = setup.products.iter().find(|x| x.product_id == p.product_id)?;
+                let prod = setup
+                    .products
+                    .iter()
+                    .find(|x| x.product_id == p.product_id)?;
                 let fit = *prod.segment_fit.get(top_segment)?;
                 (fit < 0.7).then_some((p, fit))
             })
@@ -284,7 +312,10 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
                 locale.tf(
                     "report.coach.mismatch",
                     &[
-                        ("segment", &locale.t(&format!("report.segment.{}", segment_code(top_segment)))),
+                        (
+                            "segment",
+                            &locale.t(&format!("report.segment.{}", segment_code(top_segment))),
+                        ),
                         ("product", &title),
                         ("minutes", &(p.pinned_ms / 60_000).to_string()),
                     ],
@@ -298,7 +329,10 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
     if s.overclaims > 0 {
         found.push((
             95,
-            locale.tf("report.coach.overclaim", &[("n", &s.overclaims.to_string())]),
+            locale.tf(
+                "report.coach.overclaim",
+                &[("n", &s.overclaims.to_string())],
+            ),
             "truthful-claims",
         ));
     }
@@ -324,7 +358,10 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
                 30,
                 locale.tf(
                     "report.coach.questions_good",
-                    &[("share", &share.to_string()), ("secs", &f.avg_response_s.to_string())],
+                    &[
+                        ("share", &share.to_string()),
+                        ("secs", &f.avg_response_s.to_string()),
+                    ],
                 ),
                 "comments-and-trust",
             ));
@@ -337,7 +374,10 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
     if data.show.done_ms > 0 && idle * 5 > data.show.done_ms {
         found.push((
             75,
-            locale.tf("report.coach.idle", &[("minutes", &(idle / 60_000).to_string())]),
+            locale.tf(
+                "report.coach.idle",
+                &[("minutes", &(idle / 60_000).to_string())],
+            ),
             "run-of-show",
         ));
     }
@@ -348,7 +388,8 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
             let Some(prod) = setup.products.iter().find(|x| x.product_id == p.product_id) else {
                 continue;
             };
-            if prod.price_fen > prod.reference_fen && p.clicks > 10 && p.orders * 100 < p.clicks * 2 {
+            if prod.price_fen > prod.reference_fen && p.clicks > 10 && p.orders * 100 < p.clicks * 2
+            {
                 found.push((
                     60,
                     locale.tf(
@@ -385,7 +426,10 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
             10,
             locale.tf(
                 "report.coach.watch",
-                &[("secs", &f.avg_watch_s.to_string()), ("peak", &f.peak_viewers.to_string())],
+                &[
+                    ("secs", &f.avg_watch_s.to_string()),
+                    ("peak", &f.peak_viewers.to_string()),
+                ],
             ),
             "the-numbers-that-matter",
         ));
@@ -516,7 +560,10 @@ pub async fn page(state: &AppState, ctx: PageCtx, show: Show) -> AppResult<HttpR
     let intro = locale.tf(
         "report.intro",
         &[
-            ("date", &data.show.started_at.format("%Y-%m-%d %H:%M").to_string()),
+            (
+                "date",
+                &data.show.started_at.format("%Y-%m-%d %H:%M").to_string(),
+            ),
             ("minutes", &data.show.minutes.to_string()),
         ],
     );

@@ -36,7 +36,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/studio/shows/{id}/deal", web::post().to(deal))
         .route("/studio/shows/{id}/answer", web::post().to(answer))
         .route("/studio/shows/{id}/end", web::post().to(end))
-        .route("/studio/shows/{id}/fast-forward", web::post().to(fast_forward))
+        .route(
+            "/studio/shows/{id}/fast-forward",
+            web::post().to(fast_forward),
+        )
         .route("/studio/shows/{id}/report", web::get().to(report_page))
         .route("/instructor/shows", web::get().to(instructor_shows));
 }
@@ -129,7 +132,10 @@ async fn home_page(
             Ok((rows, shop.mode() == Mode::Live, showcase))
         })
         .await?;
-    let running = shows.iter().find(|(s, _)| s.is_running()).map(|(s, _)| s.id);
+    let running = shows
+        .iter()
+        .find(|(s, _)| s.is_running())
+        .map(|(s, _)| s.id);
     let rows = shows
         .iter()
         .map(|(s, (n, gmv))| ShowRow {
@@ -333,7 +339,10 @@ async fn load_console(state: &AppState, ctx: &PageCtx, show: Show) -> AppResult<
                         &[
                             ("price", &yuan_text(d.price_fen)),
                             ("left", &d.left().to_string()),
-                            ("ends", &clock_text((d.ends_at - show.started_at).num_milliseconds())),
+                            (
+                                "ends",
+                                &clock_text((d.ends_at - show.started_at).num_milliseconds()),
+                            ),
                         ],
                     )
                 })
@@ -501,7 +510,15 @@ async fn show_page(
         per_buyer: "2".into(),
         ..Default::default()
     };
-    render_show(&state, ctx, show, FormErrors::default(), deal, StatusCode::OK).await
+    render_show(
+        &state,
+        ctx,
+        show,
+        FormErrors::default(),
+        deal,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn feed(

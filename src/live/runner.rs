@@ -165,14 +165,21 @@ pub async fn pass(state: &AppState, runner: &Runner, show_id: i64) -> AppResult<
     let (placed, refused) = place_purchases(state, &show, &ticks).await?;
     let finished = engine.finished();
     let done_ms = engine.now_ms() as i64;
-    let summary = finished
-        .then(|| serde_json::to_string(&engine.summary()).unwrap_or_default());
+    let summary = finished.then(|| serde_json::to_string(&engine.summary()).unwrap_or_default());
     let stored_show = show.clone();
     let ticks_len = ticks.len();
     state
         .write(move |conn| {
-            store(conn, &stored_show, &ticks, done_ms, placed, refused, summary)
-                .map_err(AppError::from)
+            store(
+                conn,
+                &stored_show,
+                &ticks,
+                done_ms,
+                placed,
+                refused,
+                summary,
+            )
+            .map_err(AppError::from)
         })
         .await?;
     if !finished {
@@ -201,11 +208,12 @@ fn buyer_for(show: &Show, p: &sim::Purchase) -> Result<crate::orders::Buyer, Ord
     let address = CITIES[(p.viewer as usize) % CITIES.len()];
     let name = format!("Viewer {}", p.viewer);
     let segment = sim::segment_code(p.segment);
-    crate::orders::checkout::parse_buyer(&name, &phone, address, Some(&segment))
-        .map_err(|_| OrderError::Field {
+    crate::orders::checkout::parse_buyer(&name, &phone, address, Some(&segment)).map_err(|_| {
+        OrderError::Field {
             field: "buyer",
             key: "checkout.buyer_invalid",
-        })
+        }
+    })
 }
 
 /// Step (3): every purchase of the slice through the order service, concurrently (the
@@ -360,9 +368,7 @@ fn store(
             ))
             .execute(conn)?;
         if let Some(summary) = summary {
-            let ended_by_trainee = current
-                .as_ref()
-                .is_some_and(|c| done_ms < c.length_ms());
+            let ended_by_trainee = current.as_ref().is_some_and(|c| done_ms < c.length_ms());
             let end = show.at(done_ms);
             diesel::update(shows::table.find(show.id))
                 .set((
@@ -401,9 +407,7 @@ fn due(conn: &mut DbConn, instance: &str, now: NaiveDateTime) -> QueryResult<Vec
 pub async fn pass_all(state: &AppState, runner: &Runner) -> AppResult<usize> {
     let now = state.now().naive_utc();
     let instance = runner.instance.clone();
-    let ids = state
-        .db(move |conn| Ok(due(conn, &instance, now)?))
-        .await?;
+    let ids = state.db(move |conn| Ok(due(conn, &instance, now)?)).await?;
     let results =
         futures_util::future::join_all(ids.iter().map(|id| pass(state, runner, *id))).await;
     for (id, r) in ids.iter().zip(&results) {

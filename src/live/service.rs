@@ -97,8 +97,8 @@ impl LiveError {
             LiveError::DealRunning => locale.t("live.err.deal_running"),
             LiveError::UnknownComment => locale.t("live.err.unknown_comment"),
             LiveError::AlreadyAnswered => locale.t("live.err.answered"),
-            LiveError::NotFound => locale.t("errors.not_found"),
-            LiveError::Db(_) | LiveError::Unavailable(_) => locale.t("errors.unavailable"),
+            LiveError::NotFound => locale.t("errors.not_found.title"),
+            LiveError::Db(_) | LiveError::Unavailable(_) => locale.t("errors.unavailable.title"),
         }
     }
 }
@@ -185,9 +185,7 @@ pub fn build_setup(
             ))
             .load(conn)?;
         let all = stats.iter().find(|s| s.0 == segment_name(SEGMENT_ALL));
-        let all_rate = all
-            .filter(|s| s.1 >= 50)
-            .map(|s| s.2 as f64 / s.1 as f64);
+        let all_rate = all.filter(|s| s.1 >= 50).map(|s| s.2 as f64 / s.1 as f64);
         let mut segment_fit = [1.0f32; sim::SEGMENTS];
         for (seg, fit) in segment_fit.iter_mut().enumerate() {
             let base = cat
@@ -340,10 +338,7 @@ fn lock_running(
         .first(conn)?;
     // Never before a tick already claimed by the worker, nor before the last action:
     // the log stays in time order and a replay applies each action where it was.
-    let at = show
-        .sim_ms_at(now)
-        .max(show.sim_ms)
-        .max(last.unwrap_or(0));
+    let at = show.sim_ms_at(now).max(show.sim_ms).max(last.unwrap_or(0));
     if at >= show.length_ms() || last_was_end(conn, show_id)? {
         return Err(LiveError::Ended);
     }
@@ -447,8 +442,20 @@ pub fn parse_deal(
         _ => return Err(LiveError::Field("price", "live.err.price")),
     };
     let quantity = int(quantity, "quantity", "live.err.quantity", 1, 100_000)?;
-    let minutes = int(minutes, "duration", "live.err.duration", 1, MAX_DEAL_MINUTES)?;
-    let per_buyer_limit = int(per_buyer, "per_buyer", "live.err.per_buyer", 1, MAX_PER_BUYER)?;
+    let minutes = int(
+        minutes,
+        "duration",
+        "live.err.duration",
+        1,
+        MAX_DEAL_MINUTES,
+    )?;
+    let per_buyer_limit = int(
+        per_buyer,
+        "per_buyer",
+        "live.err.per_buyer",
+        1,
+        MAX_PER_BUYER,
+    )?;
     Ok(DealRequest {
         sku_id,
         price_fen,
@@ -612,8 +619,7 @@ pub fn answer(
     if text.is_empty() {
         return Err(LiveError::Field("answer", "live.err.answer_empty"));
     }
-    if text.chars().count() > MAX_ANSWER_CHARS
-        || !crate::accounts::domain::is_printable_text(text)
+    if text.chars().count() > MAX_ANSWER_CHARS || !crate::accounts::domain::is_printable_text(text)
     {
         return Err(LiveError::Field("answer", "live.err.answer_long"));
     }
@@ -708,23 +714,53 @@ mod tests {
         assert_eq!(ok.price_fen, 1990);
         let field = |r: Result<DealRequest, LiveError>| r.err().and_then(|e| e.field());
         assert_eq!(
-            field(parse_deal(Some("x"), Some("1"), Some("1"), Some("1"), Some("1"))),
+            field(parse_deal(
+                Some("x"),
+                Some("1"),
+                Some("1"),
+                Some("1"),
+                Some("1")
+            )),
             Some("sku")
         );
         assert_eq!(
-            field(parse_deal(Some("5"), Some("-3"), Some("1"), Some("1"), Some("1"))),
+            field(parse_deal(
+                Some("5"),
+                Some("-3"),
+                Some("1"),
+                Some("1"),
+                Some("1")
+            )),
             Some("price")
         );
         assert_eq!(
-            field(parse_deal(Some("5"), Some("3"), Some("0"), Some("1"), Some("1"))),
+            field(parse_deal(
+                Some("5"),
+                Some("3"),
+                Some("0"),
+                Some("1"),
+                Some("1")
+            )),
             Some("quantity")
         );
         assert_eq!(
-            field(parse_deal(Some("5"), Some("3"), Some("1"), Some("61"), Some("1"))),
+            field(parse_deal(
+                Some("5"),
+                Some("3"),
+                Some("1"),
+                Some("61"),
+                Some("1")
+            )),
             Some("duration")
         );
         assert_eq!(
-            field(parse_deal(Some("5"), Some("3"), Some("1"), Some("1"), Some("11"))),
+            field(parse_deal(
+                Some("5"),
+                Some("3"),
+                Some("1"),
+                Some("1"),
+                Some("11")
+            )),
             Some("per_buyer")
         );
     }

@@ -618,7 +618,13 @@ pub fn approve_case(
     refund_only: bool,
     now: NaiveDateTime,
 ) -> Result<Case, OrderError> {
-    approve_case_by(conn, Actor::Supplier(supplier_id), case_id, refund_only, now)
+    approve_case_by(
+        conn,
+        Actor::Supplier(supplier_id),
+        case_id,
+        refund_only,
+        now,
+    )
 }
 
 /// `approve_case` by the supplier or by the shop's creator.
@@ -688,14 +694,7 @@ pub fn reject_case_by(
         if case_status(&case) == CaseStatus::Rejected {
             return Ok(case);
         }
-        set_case_status(
-            conn,
-            &case,
-            CaseStatus::Rejected,
-            &actor,
-            &reason,
-            now,
-        )?;
+        set_case_status(conn, &case, CaseStatus::Rejected, &actor, &reason, now)?;
         diesel::update(after_sales::table.find(case.id))
             .set(after_sales::reject_reason.eq(&reason))
             .execute(conn)?;

@@ -659,3 +659,132 @@ async fn chromium_picks_matched_products_into_a_showcase() {
     full_screenshot(&browser, "instructor-showcases-360-en").await;
     browser.close().await.unwrap();
 }
+
+/// The sandbox show in the browser: start it, pin, run a flash deal, answer a question,
+/// watch orders arrive, end it, fast-forward, read the report with its chart, graduate
+/// and open the certificate logged out. Screenshots at 360 px in target/screenshots.
+#[tokio::test]
+async fn chromium_runs_a_sandbox_show_reads_the_report_and_graduates() {
+    let Some((driver_path, chromium)) = browser_tools() else {
+        let reason = "SKIPPED browser test: chromium and chromedriver are not installed";
+        assert!(
+            std::env::var("KAIBO_REQUIRE_BROWSER").is_err(),
+            "{reason}, but KAIBO_REQUIRE_BROWSER is set"
+        );
+        eprintln!("{reason}");
+        return;
+    };
+    use crate::live::{advance, wait_done};
+    let f = crate::shop_fixture::shop_fixture(kaibo::orders::Mode::Sandbox, 3).await;
+    let driver = start_driver(&driver_path).await;
+    let browser = open_browser(&driver, &chromium, "en").await;
+    log_in(&browser, &f.app, &f.creator_email).await;
+    browser.goto(&f.app.url("/studio")).await.unwrap();
+    fill(&browser, "#minutes", "10").await;
+    browser
+        .find(Locator::Css("#speed option[value='60']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&browser, "form[action='/studio/shows'] button[type=submit]").await;
+    let mut id = None;
+    for _ in 0..200 {
+        let url = browser.current_url().await.unwrap();
+        if let Some(rest) = url.path().strip_prefix("/studio/shows/") {
+            id = rest.parse::<i64>().ok();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let id = id.unwrap_or_else(|| panic!("the show did not start"));
+    advance(&f, 1);
+    click(&browser, "#feed-stock form button[type=submit]").await;
+    advance(&f, 1);
+    let p = &f.products[0];
+    fill(
+        &browser,
+        "#price",
+        &format!("{:.2}", p.price_fen as f64 * 0.008),
+    )
+    .await;
+    fill(&browser, "#quantity", "5").await;
+    click(&browser, "form[action$='/deal'] button[type=submit]").await;
+    assert!(
+        body_text(&browser)
+            .await
+            .contains("The flash deal is running")
+    );
+    advance(&f, 3);
+    wait_done(&f, id, 300_000).await;
+    browser
+        .goto(&f.app.url(&format!("/studio/shows/{id}")))
+        .await
+        .unwrap();
+    let text = body_text(&browser).await;
+    assert!(text.contains("Viewers' questions"), "{text}");
+    if browser
+        .find(Locator::Css("#feed-comments form.answer .replies button"))
+        .await
+        .is_ok()
+    {
+        click(&browser, "#feed-comments form.answer .replies button").await;
+        assert!(body_text(&browser).await.contains("Answered"));
+    }
+    full_screenshot(&browser, "studio-live-360-en").await;
+    click(&browser, "form[action$='/end'] button[type=submit]").await;
+    advance(&f, 1);
+    wait_done(&f, id, 600_000).await;
+    browser
+        .goto(&f.app.url(&format!("/studio/shows/{id}")))
+        .await
+        .unwrap();
+    assert!(body_text(&browser).await.contains("The show is over"));
+    click(
+        &browser,
+        "form[action$='/fast-forward'] button[type=submit]",
+    )
+    .await;
+    assert!(body_text(&browser).await.contains("A week went by"));
+    full_screenshot(&browser, "studio-after-360-en").await;
+    browser
+        .goto(&f.app.url(&format!("/studio/shows/{id}/report")))
+        .await
+        .unwrap();
+    let text = body_text(&browser).await;
+    assert!(
+        text.contains("Coaching") && text.contains("Per product"),
+        "{text}"
+    );
+    browser
+        .find(Locator::Css("section.chart svg[role=img]"))
+        .await
+        .expect("the chart is on the page");
+    full_screenshot(&browser, "report-360-en").await;
+    browser.goto(&f.app.url("/graduation")).await.unwrap();
+    full_screenshot(&browser, "graduation-360-en").await;
+    click(&browser, "form[action^='/graduation/'] button[type=submit]").await;
+    let mut cert_url = browser.current_url().await.unwrap();
+    for _ in 0..200 {
+        if cert_url.path().starts_with("/certificates/") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        cert_url = browser.current_url().await.unwrap();
+    }
+    assert!(cert_url.path().starts_with("/certificates/"), "{cert_url}");
+    // Logged out, the certificate link still proves it; the shop is public now.
+    let anonymous = open_browser(&driver, &chromium, "zh-CN").await;
+    anonymous.goto(cert_url.as_str()).await.unwrap();
+    let text = body_text(&anonymous).await;
+    assert!(text.contains("Test Person"), "{text}");
+    full_screenshot(&anonymous, "certificate-360-zh").await;
+    anonymous
+        .goto(&f.app.url(&format!("/shop/{}", f.handle)))
+        .await
+        .unwrap();
+    assert!(!body_text(&anonymous).await.contains("not found"));
+    anonymous.close().await.unwrap();
+    browser.close().await.unwrap();
+}

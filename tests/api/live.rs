@@ -22,7 +22,7 @@ fn show_row(f: &ShopFixture, id: i64) -> (String, i64, i32) {
 }
 
 /// Waits (polling, bounded) for the app's show worker to store simulated time `ms`.
-async fn wait_done(f: &ShopFixture, id: i64, ms: i64) -> (String, i64, i32) {
+pub(crate) async fn wait_done(f: &ShopFixture, id: i64, ms: i64) -> (String, i64, i32) {
     for _ in 0..600 {
         let row = show_row(f, id);
         if row.1 >= ms || row.0 == "ended" {
@@ -30,7 +30,10 @@ async fn wait_done(f: &ShopFixture, id: i64, ms: i64) -> (String, i64, i32) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the show worker did not reach {ms} ms: {:?}", show_row(f, id));
+    panic!(
+        "the show worker did not reach {ms} ms: {:?}",
+        show_row(f, id)
+    );
 }
 
 /// Starts a 10-minute show at 60×, fixes its seed, and returns its id.
@@ -64,7 +67,7 @@ async fn start_show(f: &ShopFixture, seed: i64) -> i64 {
     id
 }
 
-fn advance(f: &ShopFixture, secs: i64) {
+pub(crate) fn advance(f: &ShopFixture, secs: i64) {
     f.app.clock.advance(chrono::Duration::seconds(secs));
 }
 
@@ -122,7 +125,10 @@ async fn scripted_show(f: &ShopFixture, seed: i64) -> i64 {
                 &format!("/studio/shows/{id}/answer"),
                 &[
                     ("comment", &q.to_string()),
-                    ("reply", "The supplier ships within two days, with tracking."),
+                    (
+                        "reply",
+                        "The supplier ships within two days, with tracking.",
+                    ),
                 ],
             )
             .await;
@@ -148,9 +154,15 @@ async fn a_sandbox_show_runs_through_the_real_order_flow_and_reports() {
         .unwrap();
     drop(conn);
     assert!(placed > 0, "the audience bought something");
-    assert!(orders_of_show >= placed as i64, "every placement is an order");
+    assert!(
+        orders_of_show >= placed as i64,
+        "every placement is an order"
+    );
 
-    let html = f.app.get_html_with(&f.creator, &format!("/studio/shows/{id}/report")).await;
+    let html = f
+        .app
+        .get_html_with(&f.creator, &format!("/studio/shows/{id}/report"))
+        .await;
     assert!(html.contains("<svg"), "chart drawn");
     assert!(html.contains("Coaching"));
     assert!(html.contains("Conversion"));
@@ -206,7 +218,10 @@ async fn a_sandbox_show_runs_through_the_real_order_flow_and_reports() {
         assert_eq!(status, "refunded", "returned, received and refunded");
     }
     let html = f.app.get_html_with(&f.creator, "/graduation").await;
-    assert!(html.contains("delivered"), "checklist shows the delivered orders");
+    assert!(
+        html.contains("delivered"),
+        "checklist shows the delivered orders"
+    );
 }
 
 #[tokio::test]
@@ -215,13 +230,26 @@ async fn bad_actions_get_clear_messages_and_a_second_show_is_refused() {
     let id = start_show(&f, 3).await;
     let r = f
         .app
-        .post_form_with(&f.creator, "/studio/shows", &[("minutes", "10"), ("speed", "60")])
+        .post_form_with(
+            &f.creator,
+            "/studio/shows",
+            &[("minutes", "10"), ("speed", "60")],
+        )
         .await;
     assert_eq!(r.status(), 409, "a second show while one runs");
-    assert!(r.text().await.unwrap().contains("already have a show running"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("already have a show running")
+    );
     let r = f
         .app
-        .post_form_with(&f.creator, &format!("/studio/shows/{id}/pin"), &[("product", "999999")])
+        .post_form_with(
+            &f.creator,
+            &format!("/studio/shows/{id}/pin"),
+            &[("product", "999999")],
+        )
         .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("not in your showcase"));
@@ -282,9 +310,15 @@ async fn other_people_cannot_see_or_act_on_a_show() {
     let other = f.app.logged_in_as(Role::Trainee).await;
     let r = f.app.get_with(&other, &format!("/studio/shows/{id}")).await;
     assert_eq!(r.status(), 404, "another trainee's show");
-    let r = f.app.get_with(&other, &format!("/studio/shows/{id}/report")).await;
+    let r = f
+        .app
+        .get_with(&other, &format!("/studio/shows/{id}/report"))
+        .await;
     assert_eq!(r.status(), 404);
-    let r = f.app.get_with(&other, &format!("/studio/shows/{id}/events")).await;
+    let r = f
+        .app
+        .get_with(&other, &format!("/studio/shows/{id}/events"))
+        .await;
     assert_eq!(r.status(), 404);
     let r = f
         .app
@@ -292,20 +326,35 @@ async fn other_people_cannot_see_or_act_on_a_show() {
         .await;
     assert_eq!(r.status(), 404, "another trainee cannot end it");
     let supplier = f.app.logged_in_as(Role::Supplier).await;
-    let r = f.app.get_with(&supplier, &format!("/studio/shows/{id}")).await;
+    let r = f
+        .app
+        .get_with(&supplier, &format!("/studio/shows/{id}"))
+        .await;
     assert_eq!(r.status(), 403);
-    let r = f.app.get_with(&supplier, &format!("/studio/shows/{id}/report")).await;
+    let r = f
+        .app
+        .get_with(&supplier, &format!("/studio/shows/{id}/report"))
+        .await;
     assert_eq!(r.status(), 403);
     let instructor = f.app.logged_in_as(Role::Instructor).await;
-    let r = f.app.get_with(&instructor, &format!("/studio/shows/{id}/report")).await;
+    let r = f
+        .app
+        .get_with(&instructor, &format!("/studio/shows/{id}/report"))
+        .await;
     assert_eq!(r.status(), 200, "instructors read every report");
     let r = f.app.get_with(&instructor, "/instructor/shows").await;
     assert_eq!(r.status(), 200);
-    let r = f.app.get_with(&instructor, &format!("/studio/shows/{id}")).await;
+    let r = f
+        .app
+        .get_with(&instructor, &format!("/studio/shows/{id}"))
+        .await;
     assert_eq!(r.status(), 403, "the console is the trainee's");
     let r = f.app.get_with(&other, "/instructor/shows").await;
     assert_eq!(r.status(), 403);
-    let r = f.app.get_with(&f.app.client, "/certificates/AAAAAAAAAAAAAAAAAAAA").await;
+    let r = f
+        .app
+        .get_with(&f.app.client, "/certificates/AAAAAAAAAAAAAAAAAAAA")
+        .await;
     assert_eq!(r.status(), 404, "no such certificate");
 }
 
@@ -319,11 +368,20 @@ fn comparable(html: &str) -> String {
 async fn the_same_seed_and_actions_give_an_identical_report() {
     let a = shop_fixture(Mode::Sandbox, 3).await;
     let b = shop_fixture(Mode::Sandbox, 3).await;
-    assert_eq!(a.products[0].product_id, b.products[0].product_id, "same catalog");
+    assert_eq!(
+        a.products[0].product_id, b.products[0].product_id,
+        "same catalog"
+    );
     let ia = scripted_show(&a, 11).await;
     let ib = scripted_show(&b, 11).await;
-    let ra = a.app.get_html_with(&a.creator, &format!("/studio/shows/{ia}/report")).await;
-    let rb = b.app.get_html_with(&b.creator, &format!("/studio/shows/{ib}/report")).await;
+    let ra = a
+        .app
+        .get_html_with(&a.creator, &format!("/studio/shows/{ia}/report"))
+        .await;
+    let rb = b
+        .app
+        .get_html_with(&b.creator, &format!("/studio/shows/{ib}/report"))
+        .await;
     assert_eq!(comparable(&ra), comparable(&rb));
     let digest = |f: &ShopFixture, id: i64| -> String {
         let mut conn = f.app.pool.get().unwrap();
