@@ -37,6 +37,8 @@ pub struct RawSettings {
     pub outbox_worker: bool,
     pub outbox_poll_ms: u64,
     pub show_worker: bool,
+    /// A bearer token that opens `/metrics`; empty means loopback clients only.
+    pub metrics_token: String,
 }
 
 impl Default for RawSettings {
@@ -64,6 +66,7 @@ impl Default for RawSettings {
             outbox_worker: true,
             outbox_poll_ms: 2_000,
             show_worker: true,
+            metrics_token: String::new(),
         }
     }
 }
@@ -107,6 +110,8 @@ pub struct Settings {
     pub outbox_worker: bool,
     /// Whether this instance ticks sandbox shows (each show is leased by one instance).
     pub show_worker: bool,
+    /// Bearer token for `/metrics`; `None` means loopback clients only.
+    pub metrics_token: Option<String>,
     /// How often the outbox worker looks for messages it was not woken for.
     pub outbox_poll: std::time::Duration,
 }
@@ -283,6 +288,17 @@ impl Settings {
             catalog_refresh: std::time::Duration::from_secs(raw.catalog_refresh_seconds),
             outbox_worker: raw.outbox_worker,
             show_worker: raw.show_worker,
+            metrics_token: {
+                let token = raw.metrics_token.trim();
+                if !token.is_empty() && token.len() < 16 {
+                    return Err(SettingError::new(
+                        "metrics_token",
+                        "(hidden)",
+                        "at least 16 characters, or empty for loopback-only access",
+                    ));
+                }
+                (!token.is_empty()).then(|| token.to_string())
+            },
             outbox_poll: std::time::Duration::from_millis(raw.outbox_poll_ms),
         })
     }

@@ -9,6 +9,7 @@ use crate::{
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(crate::web::metrics::metrics))
         .route("/static/{name}", web::get().to(kweb::assets::serve))
         .configure(home::routes)
         .configure(accounts::routes)

@@ -162,6 +162,7 @@ impl Application {
             writer,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             runner: Arc::new(crate::live::runner::Runner::new()),
+            metrics: Arc::new(crate::web::metrics::Metrics::new()),
         });
 
         let listener = TcpListener::bind(&settings.bind)
@@ -183,6 +184,7 @@ impl Application {
                 .wrap(error_pages::middleware())
                 .wrap(security_headers::middleware(tls))
                 .wrap(Compress::default())
+                .wrap(from_fn(crate::web::metrics::record))
                 .wrap(TracingLogger::default())
                 .configure(crate::router::routes)
                 .default_service(web::to(|| async { Err::<String, _>(AppError::NotFound) }))

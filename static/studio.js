@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   var root = document.getElementById("studio");
-  if (!root || !window.EventSource) { return; }
+  // An ended show's page carries no event stream: it has nothing left to update.
+  if (!root || !window.EventSource || !root.getAttribute("data-events")) { return; }
   var events = root.getAttribute("data-events");
   var feedUrl = root.getAttribute("data-feed");
   var last = "";

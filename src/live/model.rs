@@ -147,6 +147,23 @@ pub fn running_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Show>> 
         .optional()
 }
 
+/// The show an order placed now on `shop_user_id`'s shop in `mode` belongs to: the one
+/// the client names, which must be that shop's running show in that mode (`Err` if it
+/// is not), or else the shop's running show in that mode, if any.
+pub fn show_for_order(
+    conn: &mut DbConn,
+    shop_user_id: i64,
+    mode: &str,
+    requested: Option<i64>,
+) -> QueryResult<Result<Option<i64>, ()>> {
+    let running = running_of(conn, shop_user_id)?.filter(|s| s.mode == mode);
+    Ok(match (requested, running) {
+        (Some(id), Some(show)) if show.id == id => Ok(Some(id)),
+        (Some(_), _) => Err(()),
+        (None, show) => Ok(show.map(|s| s.id)),
+    })
+}
+
 pub fn of_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Show>> {
     shows::table
         .filter(shows::user_id.eq(user_id))

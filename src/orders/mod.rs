@@ -122,6 +122,9 @@ pub async fn place_order_at(
             }
         }
     };
+    if !replayed {
+        state.metrics.order_placed(order.mode.as_str());
+    }
     if !replayed && declined.is_none() {
         state.outbox_wake.notify_one();
     }

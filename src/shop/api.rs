@@ -209,14 +209,7 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Constant-time comparison for tokens.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
+use crate::web::csrf::constant_time_eq as same;
 
 async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let locale = locale_of(&req);
@@ -253,16 +246,23 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
         }
     };
     let handle = body.shop.clone();
+    let requested_show = body.show_id;
     let found = state
         .db(move |conn| {
             let Some(shop) = shop::find_by_handle(conn, &handle)? else {
                 return Ok(None);
             };
             let fee = shop::fee_bp(conn, shop.user_id)?;
-            Ok(Some((shop, fee)))
+            let show = crate::live::model::show_for_order(
+                conn,
+                shop.user_id,
+                shop.mode().as_str(),
+                requested_show,
+            )?;
+            Ok(Some((shop, fee, show)))
         })
         .await;
-    let (shop, fee_bp) = match found {
+    let (shop, fee_bp, show) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return order_error(&OrderError::ShopNotFound, locale),
         Err(e) => return api_app_error(e, locale),
@@ -275,6 +275,9 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
             return order_error(&OrderError::ShopNotFound, locale);
         }
     }
+    let Ok(show_id) = show else {
+        return field_errors(&vec![("show_id", "orders.api.show_not_running")], locale);
+    };
     let buyer = match parse_buyer(
         &body.buyer.name,
         &body.buyer.phone,
@@ -308,7 +311,7 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
         buyer,
         method,
         card,
-        show_id: body.show_id,
+        show_id,
         fee_bp,
     };
     let placed = match orders::place_order(&state, new).await {

@@ -225,6 +225,8 @@ pub struct CardView {
     pub stock: String,
     pub sold_out: bool,
     pub deal: Option<DealView>,
+    /// The product the creator has pinned in the show running now.
+    pub pinned: bool,
 }
 
 #[derive(Template)]
@@ -233,6 +235,8 @@ struct ShopPage {
     ctx: PageCtx,
     head: ShopHead,
     cards: Vec<CardView>,
+    /// A show is running now: the page says so and puts the pinned product first.
+    on_air: bool,
 }
 
 pub async fn shop_page(
@@ -243,7 +247,7 @@ pub async fn shop_page(
 ) -> AppResult<HttpResponse> {
     let open = open_shop(&state, &ctx, &req, &path).await?;
     let (uid, now) = (open.shop.user_id, state.now().naive_utc());
-    let (items, deals) = state
+    let (items, deals, show) = state
         .db(move |conn| {
             let items = showcase::items(conn, uid)?;
             let mut with_skus = Vec::with_capacity(items.len());
@@ -251,11 +255,13 @@ pub async fn shop_page(
                 let skus = catalog::product_skus(conn, item.product.id)?;
                 with_skus.push((item, skus));
             }
-            Ok((with_skus, model::running_deals(conn, uid, now)?))
+            let show = crate::live::model::running_of(conn, uid)?;
+            Ok((with_skus, model::running_deals(conn, uid, now)?, show))
         })
         .await?;
     let locale = ctx.locale;
-    let cards = items
+    let pinned = show.as_ref().and_then(|s| s.pinned_product_id);
+    let mut cards: Vec<CardView> = items
         .into_iter()
         .map(|(item, skus)| {
             let stock: i64 = skus.iter().map(|s| s.stock.max(0) as i64).sum();
@@ -271,14 +277,19 @@ pub async fn shop_page(
                 stock: stock_text(locale, stock),
                 sold_out: stock == 0,
                 deal,
+                pinned: pinned == Some(item.product.id),
             }
         })
         .collect();
+    // The pinned product leads the page while the show runs (a stable sort keeps the rest
+    // in showcase order).
+    cards.sort_by_key(|c| !c.pinned);
     render_with_status(
         &ShopPage {
             ctx,
             head: open.head,
             cards,
+            on_air: show.is_some(),
         },
         StatusCode::OK,
     )
@@ -874,7 +885,13 @@ pub async fn checkout(
         return render_checkout(ctx, open, view, &form, errors, None);
     };
     let uid = open.shop.user_id;
-    let fee_bp = state.db(move |conn| Ok(shop::fee_bp(conn, uid)?)).await?;
+    // An order placed while the creator is live belongs to that session's figures.
+    let (fee_bp, show) = state
+        .db(move |conn| {
+            let show = crate::live::model::show_for_order(conn, uid, mode.as_str(), None)?;
+            Ok((shop::fee_bp(conn, uid)?, show.ok().flatten()))
+        })
+        .await?;
     let new = NewOrder {
         shop_user_id: uid,
         mode,
@@ -883,7 +900,7 @@ pub async fn checkout(
         buyer,
         method,
         card,
-        show_id: None,
+        show_id: show,
         fee_bp,
     };
     let placed = match orders::place_order(&state, new).await {

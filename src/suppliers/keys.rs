@@ -47,10 +47,7 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Constant-time equality of two strings of public length.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+use crate::web::csrf::constant_time_eq as same;
 
 /// Splits `kbs_<prefix>_<secret>` into its parts, or `None` for anything else.
 pub fn parse_token(token: &str) -> Option<(&str, &str)> {
@@ -185,7 +182,7 @@ pub fn authenticate(
         .first(conn)
         .optional()?;
     let Some(key) = found else { return Ok(None) };
-    if !same(hash_secret(secret).as_bytes(), key.secret_hash.as_bytes()) {
+    if !same(&hash_secret(secret), &key.secret_hash) {
         return Ok(None);
     }
     if key.revoked_at.is_some() {
@@ -234,7 +231,7 @@ mod tests {
         let hash = hash_secret(&secret);
         assert_ne!(hash, secret);
         assert_eq!(hash.len(), 64);
-        assert!(same(hash.as_bytes(), hash_secret(&secret).as_bytes()));
-        assert!(!same(b"a", b"ab"));
+        assert!(same(&hash, &hash_secret(&secret)));
+        assert!(!same("a", "ab"));
     }
 }

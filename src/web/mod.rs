@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod csrf;
 pub mod error_pages;
+pub mod metrics;
 pub mod page;
 pub mod security_headers;
 pub mod session;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// This instance's show worker (lease name and the engines it keeps).
     pub runner: Arc<crate::live::runner::Runner>,
+    /// Request, order and backlog figures for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {

@@ -83,6 +83,15 @@ pub const FLASH_KEYS: &[&str] = &[
     // The creator's order desk
     "flash.order_cancelled",
     "flash.note_added",
+    // The live studio and graduation
+    "flash.pinned",
+    "flash.deal_started",
+    "flash.answered",
+    "flash.overclaim",
+    "flash.show_ending",
+    "flash.fast_forwarded",
+    "flash.graduated",
+    "flash.not_yet",
 ];
 
 pub fn cookie<'a>(name: &'a str, value: String, settings: &Settings) -> Cookie<'a> {
@@ -101,6 +110,8 @@ pub fn removal_cookie<'a>(name: &'a str, settings: &Settings) -> Cookie<'a> {
 }
 
 pub fn flash_cookie(key: &'static str, settings: &Settings) -> Cookie<'static> {
+    // A key missing from FLASH_KEYS would be dropped silently on the next page.
+    debug_assert!(FLASH_KEYS.contains(&key), "{key} is not in FLASH_KEYS");
     let mut c = cookie(FLASH_COOKIE, key.to_string(), settings);
     c.set_max_age(CookieDuration::minutes(5));
     c
@@ -123,7 +134,7 @@ pub async fn load_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let path = req.path();
-    if path.starts_with("/static/") || path.starts_with("/api/") || path == "/healthz" {
+    if path.starts_with("/static/") || path.starts_with("/api/") || path == "/healthz" || path == "/metrics" {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
@@ -193,6 +204,10 @@ pub async fn load_context(
         .unwrap_or_default();
 
     let incoming_flash = req.cookie(FLASH_COOKIE).map(|c| c.value().to_string());
+    let background_fetch = req
+        .headers()
+        .get("sec-fetch-mode")
+        .is_some_and(|m| m.as_bytes() != b"navigate");
     let flash = incoming_flash
         .as_deref()
         .and_then(|v| FLASH_KEYS.iter().copied().find(|k| *k == v));
@@ -223,8 +238,9 @@ pub async fn load_context(
             .ok();
     }
     // A flash is shown once: the page that displays it removes it, unless this response
-    // is itself setting a new one for the next page.
-    if incoming_flash.is_some() && !sets_cookie(&res, FLASH_COOKIE) {
+    // is itself setting a new one for the next page. A script's fetch (the studio's feed)
+    // never shows it, so it leaves it for the page being navigated to.
+    if incoming_flash.is_some() && !sets_cookie(&res, FLASH_COOKIE) && !background_fetch {
         res.response_mut()
             .add_cookie(&removal_cookie(FLASH_COOKIE, settings))
             .ok();

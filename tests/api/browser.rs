@@ -91,14 +91,21 @@ pub(crate) async fn fill(browser: &Client, css: &str, value: &str) {
     field.send_keys(value).await.unwrap();
 }
 
+/// The page's text. A page that is replaced while being read (a redirect landing, the
+/// studio's script swapping a fragment) is read again, a bounded number of times.
 pub(crate) async fn body_text(browser: &Client) -> String {
-    browser
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let mut last = None;
+    for _ in 0..20 {
+        match browser.find(Locator::Css("body")).await {
+            Ok(body) => match body.text().await {
+                Ok(text) => return text,
+                Err(e) => last = Some(e),
+            },
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("could not read the page: {last:?}");
 }
 
 /// Logs in through the login form and waits for the trainee home page.
@@ -226,7 +233,7 @@ async fn chromium_registers_logs_out_and_logs_in() {
 }
 
 /// Clicks the right (or wrong) answers of a quiz in the browser and submits it.
-async fn answer_quiz(browser: &Client, quiz: &kaibo::courses::model::Quiz, right: bool) {
+pub(crate) async fn answer_quiz(browser: &Client, quiz: &kaibo::courses::model::Quiz, right: bool) {
     use kaibo::courses::model::QuestionKind;
     for q in &quiz.questions {
         match &q.kind {
@@ -660,140 +667,9 @@ async fn chromium_picks_matched_products_into_a_showcase() {
     browser.close().await.unwrap();
 }
 
-/// The sandbox show in the browser: start it, pin, run a flash deal, answer a question,
-/// watch orders arrive, end it, fast-forward, read the report with its chart, graduate
-/// and open the certificate logged out. Screenshots at 360 px in target/screenshots.
-#[tokio::test]
-#[ignore = "work in progress: the console's flash after pinning is not found yet; run with --ignored"]
-async fn chromium_runs_a_sandbox_show_reads_the_report_and_graduates() {
-    let Some((driver_path, chromium)) = browser_tools() else {
-        let reason = "SKIPPED browser test: chromium and chromedriver are not installed";
-        assert!(
-            std::env::var("KAIBO_REQUIRE_BROWSER").is_err(),
-            "{reason}, but KAIBO_REQUIRE_BROWSER is set"
-        );
-        eprintln!("{reason}");
-        return;
-    };
-    use crate::live::{advance, wait_done};
-    let f = crate::shop_fixture::shop_fixture(kaibo::orders::Mode::Sandbox, 3).await;
-    let driver = start_driver(&driver_path).await;
-    let browser = open_browser(&driver, &chromium, "en").await;
-    log_in(&browser, &f.app, &f.creator_email).await;
-    browser.goto(&f.app.url("/studio")).await.unwrap();
-    fill(&browser, "#minutes", "10").await;
-    browser
-        .find(Locator::Css("#speed option[value='60']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    click_live(&browser, "form[action='/studio/shows'] button[type=submit]").await;
-    let mut id = None;
-    for _ in 0..200 {
-        let url = browser.current_url().await.unwrap();
-        if let Some(rest) = url.path().strip_prefix("/studio/shows/") {
-            id = rest.parse::<i64>().ok();
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let id = id.unwrap_or_else(|| panic!("the show did not start"));
-    advance(&f, 1);
-    click_live(&browser, "#feed-stock form button[type=submit]").await;
-    wait_text(&browser, "Pinned. Viewers see it now.").await;
-    advance(&f, 1);
-    let p = &f.products[0];
-    fill(
-        &browser,
-        "#price",
-        &format!("{:.2}", p.price_fen as f64 * 0.008),
-    )
-    .await;
-    fill(&browser, "#quantity", "5").await;
-    click_live(&browser, "form[action$='/deal'] button[type=submit]").await;
-    assert!(
-        body_text(&browser)
-            .await
-            .contains("The flash deal is running")
-    );
-    advance(&f, 3);
-    wait_done(&f, id, 300_000).await;
-    browser
-        .goto(&f.app.url(&format!("/studio/shows/{id}")))
-        .await
-        .unwrap();
-    let text = body_text(&browser).await;
-    assert!(text.contains("Viewers' questions"), "{text}");
-    if browser
-        .find(Locator::Css("#feed-comments form.answer .replies button"))
-        .await
-        .is_ok()
-    {
-        click_live(&browser, "#feed-comments form.answer .replies button").await;
-        wait_text(&browser, "Answered.").await;
-    }
-    full_screenshot(&browser, "studio-live-360-en").await;
-    click_live(&browser, "form[action$='/end'] button[type=submit]").await;
-    advance(&f, 1);
-    wait_done(&f, id, 600_000).await;
-    browser
-        .goto(&f.app.url(&format!("/studio/shows/{id}")))
-        .await
-        .unwrap();
-    assert!(body_text(&browser).await.contains("The show is over"));
-    click(
-        &browser,
-        "form[action$='/fast-forward'] button[type=submit]",
-    )
-    .await;
-    assert!(body_text(&browser).await.contains("A week went by"));
-    full_screenshot(&browser, "studio-after-360-en").await;
-    browser
-        .goto(&f.app.url(&format!("/studio/shows/{id}/report")))
-        .await
-        .unwrap();
-    let text = body_text(&browser).await;
-    assert!(
-        text.contains("Coaching") && text.contains("Per product"),
-        "{text}"
-    );
-    browser
-        .find(Locator::Css("section.chart svg[role=img]"))
-        .await
-        .expect("the chart is on the page");
-    full_screenshot(&browser, "report-360-en").await;
-    browser.goto(&f.app.url("/graduation")).await.unwrap();
-    full_screenshot(&browser, "graduation-360-en").await;
-    click_live(&browser, "form[action^='/graduation/'] button[type=submit]").await;
-    let mut cert_url = browser.current_url().await.unwrap();
-    for _ in 0..200 {
-        if cert_url.path().starts_with("/certificates/") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        cert_url = browser.current_url().await.unwrap();
-    }
-    assert!(cert_url.path().starts_with("/certificates/"), "{cert_url}");
-    // Logged out, the certificate link still proves it; the shop is public now.
-    let anonymous = open_browser(&driver, &chromium, "zh-CN").await;
-    anonymous.goto(cert_url.as_str()).await.unwrap();
-    let text = body_text(&anonymous).await;
-    assert!(text.contains("Test Person"), "{text}");
-    full_screenshot(&anonymous, "certificate-360-zh").await;
-    anonymous
-        .goto(&f.app.url(&format!("/shop/{}", f.handle)))
-        .await
-        .unwrap();
-    assert!(!body_text(&anonymous).await.contains("not found"));
-    anonymous.close().await.unwrap();
-    browser.close().await.unwrap();
-}
-
 /// `click` on a page whose live script may replace the element between finding and
 /// clicking it: finds it again until the click lands.
-async fn click_live(browser: &Client, css: &str) {
+pub(crate) async fn click_live(browser: &Client, css: &str) {
     for _ in 0..50 {
         if let Ok(element) = browser.find(Locator::Css(css)).await
             && element.click().await.is_ok()
@@ -806,7 +682,7 @@ async fn click_live(browser: &Client, css: &str) {
 }
 
 /// Waits (bounded) until the page shows `text`: after a form post and its redirect.
-async fn wait_text(browser: &Client, text: &str) {
+pub(crate) async fn wait_text(browser: &Client, text: &str) {
     for _ in 0..100 {
         if let Ok(body) = browser.find(Locator::Css("body")).await
             && let Ok(t) = body.text().await

@@ -12,8 +12,8 @@ use kaibo::orders::Mode;
 use crate::helpers::*;
 use crate::shop_fixture::{ShopFixture, shop_fixture};
 
-fn show_row(f: &ShopFixture, id: i64) -> (String, i64, i32) {
-    let mut conn = f.app.pool.get().unwrap();
+fn show_row(app: &TestApp, id: i64) -> (String, i64, i32) {
+    let mut conn = app.pool.get().unwrap();
     shows::table
         .find(id)
         .select((shows::status, shows::done_ms, shows::orders_placed))
@@ -22,9 +22,9 @@ fn show_row(f: &ShopFixture, id: i64) -> (String, i64, i32) {
 }
 
 /// Waits (polling, bounded) for the app's show worker to store simulated time `ms`.
-pub(crate) async fn wait_done(f: &ShopFixture, id: i64, ms: i64) -> (String, i64, i32) {
+pub(crate) async fn wait_done(app: &TestApp, id: i64, ms: i64) -> (String, i64, i32) {
     for _ in 0..600 {
-        let row = show_row(f, id);
+        let row = show_row(app, id);
         if row.1 >= ms || row.0 == "ended" {
             return row;
         }
@@ -32,7 +32,7 @@ pub(crate) async fn wait_done(f: &ShopFixture, id: i64, ms: i64) -> (String, i64
     }
     panic!(
         "the show worker did not reach {ms} ms: {:?}",
-        show_row(f, id)
+        show_row(app, id)
     );
 }
 
@@ -67,8 +67,8 @@ async fn start_show(f: &ShopFixture, seed: i64) -> i64 {
     id
 }
 
-pub(crate) fn advance(f: &ShopFixture, secs: i64) {
-    f.app.clock.advance(chrono::Duration::seconds(secs));
+pub(crate) fn advance(app: &TestApp, secs: i64) {
+    app.clock.advance(chrono::Duration::seconds(secs));
 }
 
 /// The scripted trainee: pin, a flash deal, answer the first questions, then let the
@@ -76,7 +76,7 @@ pub(crate) fn advance(f: &ShopFixture, secs: i64) {
 async fn scripted_show(f: &ShopFixture, seed: i64) -> i64 {
     let id = start_show(f, seed).await;
     let p = &f.products[0];
-    advance(f, 1); // one real second = one simulated minute
+    advance(&f.app, 1); // one real second = one simulated minute
     let r = f
         .app
         .post_form_with(
@@ -86,7 +86,7 @@ async fn scripted_show(f: &ShopFixture, seed: i64) -> i64 {
         )
         .await;
     assert_eq!(r.status(), 303, "pinned");
-    advance(f, 1);
+    advance(&f.app, 1);
     let price = format!("{:.2}", (p.price_fen as f64 * 0.8).round() / 100.0);
     let r = f
         .app
@@ -103,9 +103,9 @@ async fn scripted_show(f: &ShopFixture, seed: i64) -> i64 {
         )
         .await;
     assert_eq!(r.status(), 303, "deal started");
-    wait_done(f, id, 120_000).await;
-    advance(f, 2);
-    wait_done(f, id, 240_000).await;
+    wait_done(&f.app, id, 120_000).await;
+    advance(&f.app, 2);
+    wait_done(&f.app, id, 240_000).await;
     let questions: Vec<i64> = {
         use kaibo::db::schema::show_comments;
         let mut conn = f.app.pool.get().unwrap();
@@ -134,8 +134,8 @@ async fn scripted_show(f: &ShopFixture, seed: i64) -> i64 {
             .await;
         assert_eq!(r.status(), 303, "answered");
     }
-    advance(f, 10);
-    let (status, done, _) = wait_done(f, id, 600_000).await;
+    advance(&f.app, 10);
+    let (status, done, _) = wait_done(&f.app, id, 600_000).await;
     assert_eq!((status.as_str(), done), ("ended", 600_000));
     id
 }
@@ -144,7 +144,7 @@ async fn scripted_show(f: &ShopFixture, seed: i64) -> i64 {
 async fn a_sandbox_show_runs_through_the_real_order_flow_and_reports() {
     let f = shop_fixture(Mode::Sandbox, 3).await;
     let id = scripted_show(&f, 7).await;
-    let (_, _, placed) = show_row(&f, id);
+    let (_, _, placed) = show_row(&f.app, id);
     let mut conn = f.app.pool.get().unwrap();
     let orders_of_show: i64 = orders::table
         .filter(orders::show_id.eq(id))

@@ -10,6 +10,8 @@ mod courses;
 mod desk;
 mod helpers;
 mod live;
+mod live_journey;
+mod metrics;
 mod order_concurrency;
 mod order_crash;
 mod order_journey;

@@ -26,6 +26,8 @@ const GET_ROUTES: &[(&str, Access)] = &[
     ("/login", Access::Visitor),
     ("/register", Access::Visitor),
     ("/healthz", Access::Public),
+    // Loopback (as here) or a token, whatever the role: see tests/api/metrics.rs.
+    ("/metrics", Access::Public),
     ("/static/kaibo.css", Access::Public),
     ("/home", Access::AnyUser),
     ("/profile", Access::AnyUser),
