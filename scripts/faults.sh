@@ -130,8 +130,8 @@ crash_check() { # LABEL [PG_URL]
     start_server
     prepare_flash_sale
     rm -f "$WORK"/acks.*
-    KAIBO_SHOP=$SHOP KAIBO_SKUS=$SKUS KAIBO_HOT_SKU=$HOT_SKU KAIBO_DEAL=$DEAL KAIBO_ACK_FILE=$WORK/acks \
-        wrk -t2 -c32 -d"$((FAULT_KILL_AFTER + 30))s" --timeout 5s -s "$KAIBO_LOAD_LUA/buyer.lua" "$BASE" \
+    LOAD_SHOP=$SHOP LOAD_SKU_IDS=$SKUS LOAD_HOT_SKU=$HOT_SKU LOAD_DEAL=$DEAL LOAD_ACK_FILE=$WORK/acks \
+        wrk -t2 -c32 -d"$((FAULT_KILL_AFTER + 30))s" --timeout 5s -s "$LOAD_LUA_DIR/buyer.lua" "$BASE" \
         >"$WORK/wrk.out" 2>&1 &
     local wrk_pid=$!
     BG_PIDS+=("$wrk_pid")
@@ -214,8 +214,8 @@ pg_down_check() {
     log "other clients on the cluster right now: $others (they lose their connections too)"
 
     local total=$((5 + FAULT_DOWN_SECONDS + 25))
-    KAIBO_SHOP=$SHOP KAIBO_SKUS=$SKUS KAIBO_HOT_SKU=$HOT_SKU KAIBO_DEAL=$DEAL \
-        wrk -t2 -c16 -d"${total}s" --timeout 30s -s "$KAIBO_LOAD_LUA/buyer.lua" "$BASE" >"$WORK/wrk.out" 2>&1 &
+    LOAD_SHOP=$SHOP LOAD_SKU_IDS=$SKUS LOAD_HOT_SKU=$HOT_SKU LOAD_DEAL=$DEAL \
+        wrk -t2 -c16 -d"${total}s" --timeout 30s -s "$LOAD_LUA_DIR/buyer.lua" "$BASE" >"$WORK/wrk.out" 2>&1 &
     local wrk_pid=$!
     BG_PIDS+=("$wrk_pid")
     local p1 p2 p3
@@ -285,7 +285,7 @@ disk_full_check() {
     fi
     MOUNTED=$mnt
     DATA_OVERRIDE=$mnt/data new_run disk-full
-    LOAD_SKUS=2000 start_server
+    LOAD_CATALOG_SKUS=2000 start_server
     prepare_flash_sale
     local session lesson
     session=$(login trainee@kaibo.example "$(demo_password trainee@kaibo.example)")

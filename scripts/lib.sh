@@ -6,10 +6,10 @@
 # database, logging in with curl (session cookie and CSRF token), turning the demo shop
 # into a flash sale, reading the server's memory, and parsing wrk's RESULT lines.
 
-KAIBO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-KAIBO_BIN=${KAIBO_BIN:-$KAIBO_ROOT/target/release/kaibo}
-KAIBO_LOAD_LUA=$KAIBO_ROOT/benches/load
-export KAIBO_LOAD_LUA
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOAD_BIN=${LOAD_BIN:-$REPO_ROOT/target/release/kaibo}
+LOAD_LUA_DIR=$REPO_ROOT/benches/load
+export LOAD_LUA_DIR
 
 # Filled in by the functions below.
 WORK=""            # temporary folder of this run (logs, cookie jars, SQLite data)
@@ -32,7 +32,7 @@ need_tools() {
 }
 
 need_binary() {
-    [ -x "$KAIBO_BIN" ] || die "no release binary at $KAIBO_BIN: build it with
+    [ -x "$LOAD_BIN" ] || die "no release binary at $LOAD_BIN: build it with
     cargo build --release --bin kaibo"
 }
 
@@ -91,28 +91,36 @@ sql() {
     fi
 }
 
+# The server and the command line refuse unknown KAIBO_* variables, so none is inherited
+# from the caller's environment (nor DATABASE_URL); settings for the server go in
+# LOAD_SERVER_ENV ("KAIBO_X=1 KAIBO_Y=2").
+CLEAN_ENV=(-u DATABASE_URL)
+for _v in $(compgen -e | grep '^KAIBO_' || true); do CLEAN_ENV+=(-u "$_v"); done
+
 # The kaibo command line on the same database as the server.
 kaibo_cli() {
     if [ -n "$DB_URL" ]; then
-        DATABASE_URL=$DB_URL "$KAIBO_BIN" "$@"
+        env "${CLEAN_ENV[@]}" DATABASE_URL="$DB_URL" "$LOAD_BIN" "$@"
     else
-        env -u DATABASE_URL KAIBO_DATA="$DATA" "$KAIBO_BIN" "$@"
+        env "${CLEAN_ENV[@]}" KAIBO_DATA="$DATA" "$LOAD_BIN" "$@"
     fi
 }
 
 # start_server [ENV=VALUE...]: starts the release server on a free port with the demo
-# accounts, a demo catalog of ${LOAD_SKUS:-20000} SKUs and the bundled courses, and waits
-# for /healthz. Extra arguments are environment settings for the server.
+# accounts, a demo catalog of ${LOAD_CATALOG_SKUS:-20000} SKUs and the bundled courses, and waits
+# for /healthz. Extra arguments are environment settings for the server (KAIBO_X=...).
 start_server() {
     [ -n "$SERVER_PORT" ] || SERVER_PORT=$(free_port)
     BASE=http://127.0.0.1:$SERVER_PORT
     SERVER_LOG=${SERVER_LOG:-$WORK/server.log}
     local envs=(NO_COLOR=1 KAIBO_DATA="$DATA" KAIBO_BIND="127.0.0.1:$SERVER_PORT"
-        KAIBO_COURSES="$KAIBO_ROOT/courses"
-        KAIBO_DEMO_CATALOG_SKUS="${LOAD_SKUS:-20000}")
+        KAIBO_COURSES="$REPO_ROOT/courses"
+        KAIBO_DEMO_CATALOG_SKUS="${LOAD_CATALOG_SKUS:-20000}")
     if [ -n "$DB_URL" ]; then envs+=(DATABASE_URL="$DB_URL"); fi
-    env -u DATABASE_URL -u KAIBO_DATABASE_URL "${envs[@]}" "$@" \
-        "$KAIBO_BIN" serve >>"$SERVER_LOG" 2>&1 &
+    # shellcheck disable=SC2206
+    local extra=(${LOAD_SERVER_ENV:-})
+    env "${CLEAN_ENV[@]}" "${envs[@]}" "${extra[@]}" "$@" \
+        "$LOAD_BIN" serve >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     local i
     for i in $(seq 1 1800); do

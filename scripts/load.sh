@@ -24,8 +24,10 @@
 #   LOAD_RSS_GROWTH_MB [32]        fail when RSS grows more than this after the warm-up
 #   LOAD_TRAINEES [40]             trainee accounts, each logged in once
 #   LOAD_TRAINEE_CONNECTIONS [32], LOAD_BUYER_CONNECTIONS [32], LOAD_INSTRUCTOR_CONNECTIONS [4]
-#   LOAD_SKUS [20000]              demo catalog size
+#   LOAD_CATALOG_SKUS [20000]      demo catalog size
 #   LOAD_POOL_SIZE                 the server's pool_size (default: the server's own, 8)
+#   LOAD_SERVER_ENV                more server settings, e.g. "KAIBO_WORKERS=4 KAIBO_LOG=warn"
+#   LOAD_BIN [target/release/kaibo] the server binary
 #   KEEP=1                         keep the temporary folder and the PostgreSQL database
 #
 # Set up with the product's own paths only: the first start seeds the demo accounts and the
@@ -74,7 +76,7 @@ use_database "${1:-}"
 
 server_env=(KAIBO_LOGIN_ATTEMPTS_PER_ADDRESS=10000)
 [ -z "${LOAD_POOL_SIZE:-}" ] || server_env+=(KAIBO_POOL_SIZE="$LOAD_POOL_SIZE")
-log "starting the server (first start: migrations, demo accounts, ${LOAD_SKUS:-20000}-SKU catalog)"
+log "starting the server (first start: migrations, demo accounts, ${LOAD_CATALOG_SKUS:-20000}-SKU catalog)"
 start_server "${server_env[@]}"
 
 # ------------------------------------------------------------------ set-up
@@ -157,17 +159,17 @@ log "running the mixed load for $LOAD_SECONDS s on $backend (RSS sampled every $
 SAMPLER_PID=$!
 
 common_wrk=(--latency --timeout 10s -d "${LOAD_SECONDS}s")
-KAIBO_SESSIONS=$(IFS=,; echo "${TRAINEE_SESSIONS[*]}") KAIBO_LESSONS=$LESSONS \
-KAIBO_QUIZ_PATH=$QUIZ_PATH KAIBO_QUIZ=$QUIZ_SPEC \
-    wrk -t2 -c"$LOAD_TRAINEE_CONNECTIONS" "${common_wrk[@]}" -s "$KAIBO_LOAD_LUA/trainee.lua" "$BASE" \
+LOAD_SESSIONS=$(IFS=,; echo "${TRAINEE_SESSIONS[*]}") LOAD_LESSONS=$LESSONS \
+LOAD_QUIZ_PATH=$QUIZ_PATH LOAD_QUIZ=$QUIZ_SPEC \
+    wrk -t2 -c"$LOAD_TRAINEE_CONNECTIONS" "${common_wrk[@]}" -s "$LOAD_LUA_DIR/trainee.lua" "$BASE" \
     >"$WORK/trainees.out" 2>&1 &
 w1=$!
-KAIBO_SHOP=$SHOP KAIBO_SKUS=$SKUS KAIBO_HOT_SKU=$HOT_SKU KAIBO_DEAL=$DEAL \
-    wrk -t2 -c"$LOAD_BUYER_CONNECTIONS" "${common_wrk[@]}" -s "$KAIBO_LOAD_LUA/buyer.lua" "$BASE" \
+LOAD_SHOP=$SHOP LOAD_SKU_IDS=$SKUS LOAD_HOT_SKU=$HOT_SKU LOAD_DEAL=$DEAL \
+    wrk -t2 -c"$LOAD_BUYER_CONNECTIONS" "${common_wrk[@]}" -s "$LOAD_LUA_DIR/buyer.lua" "$BASE" \
     >"$WORK/buyers.out" 2>&1 &
 w2=$!
-KAIBO_SESSIONS=$INSTRUCTOR_SESSION KAIBO_COURSE=$COURSE KAIBO_MODULES=$MODULES KAIBO_TRAINEES=$TRAINEE_IDS \
-    wrk -t1 -c"$LOAD_INSTRUCTOR_CONNECTIONS" "${common_wrk[@]}" -s "$KAIBO_LOAD_LUA/instructor.lua" "$BASE" \
+LOAD_SESSIONS=$INSTRUCTOR_SESSION LOAD_COURSE=$COURSE LOAD_MODULES=$MODULES LOAD_TRAINEES=$TRAINEE_IDS \
+    wrk -t1 -c"$LOAD_INSTRUCTOR_CONNECTIONS" "${common_wrk[@]}" -s "$LOAD_LUA_DIR/instructor.lua" "$BASE" \
     >"$WORK/instructors.out" 2>&1 &
 w3=$!
 wait "$w1" "$w2" "$w3" || true

@@ -23,5 +23,6 @@ pub mod selection;
 pub mod shop;
 pub mod startup;
 pub mod suppliers;
+pub mod svg;
 pub mod telemetry;
 pub mod web;

@@ -1,20 +1,20 @@
 -- wrk script, journey (b): a live show's buyers placing orders through POST /api/orders.
 -- Every request is a JSON order with its own Idempotency-Key and buyer phone, cash on
--- delivery; one in KAIBO_HOT_EVERY (default 10) buys the hot flash-deal SKU, the others
+-- delivery; one in LOAD_HOT_EVERY (default 10) buys the hot flash-deal SKU, the others
 -- 1-3 units of a random SKU of the shop.
--- Environment: KAIBO_LOAD_LUA, KAIBO_SHOP (handle), KAIBO_SKUS (ids, comma-separated),
--- KAIBO_HOT_SKU, KAIBO_DEAL, optionally KAIBO_HOT_EVERY, and KAIBO_ACK_FILE: when set,
+-- Environment: LOAD_LUA_DIR, LOAD_SHOP (handle), LOAD_SKU_IDS (ids, comma-separated),
+-- LOAD_HOT_SKU, LOAD_DEAL, optionally LOAD_HOT_EVERY, and LOAD_ACK_FILE: when set,
 -- the reference of every order acknowledged with a 2xx answer is appended to
--- KAIBO_ACK_FILE.<thread> (one per line, flushed at once), so that a crash test can
+-- LOAD_ACK_FILE.<thread> (one per line, flushed at once), so that a crash test can
 -- check afterwards that every acknowledged order is in the database.
-local common = dofile(os.getenv("KAIBO_LOAD_LUA") .. "/common.lua")
+local common = dofile(os.getenv("LOAD_LUA_DIR") .. "/common.lua")
 
-local shop = os.getenv("KAIBO_SHOP")
-local skus = common.split(os.getenv("KAIBO_SKUS"), ",")
-local hot = os.getenv("KAIBO_HOT_SKU")
-local deal = os.getenv("KAIBO_DEAL")
-local hot_every = tonumber(os.getenv("KAIBO_HOT_EVERY") or "10")
-local ack_path = os.getenv("KAIBO_ACK_FILE")
+local shop = os.getenv("LOAD_SHOP")
+local skus = common.split(os.getenv("LOAD_SKU_IDS"), ",")
+local hot = os.getenv("LOAD_HOT_SKU")
+local deal = os.getenv("LOAD_DEAL")
+local hot_every = tonumber(os.getenv("LOAD_HOT_EVERY") or "10")
+local ack_path = os.getenv("LOAD_ACK_FILE")
 local counter = 0
 local ack_file = nil
 

@@ -3,7 +3,7 @@
 -- throughput, p50 / p99 / p99.9 latency and the errors. scripts/load.sh parses it.
 --
 -- A journey script starts with
---     local common = dofile(os.getenv("KAIBO_LOAD_LUA") .. "/common.lua")
+--     local common = dofile(os.getenv("LOAD_LUA_DIR") .. "/common.lua")
 -- and ends with `common.install("name")`, which defines wrk's setup(), init(), response()
 -- and done(). It may pass a function called with (status, headers, body) for each answer.
 

@@ -3,14 +3,14 @@
 --   30 % a quiz's item analysis GET /instructor/courses/<course>/quizzes/<module>
 --   20 % one trainee            GET /instructor/courses/<course>/trainees/<id>
 --   10 % the course list        GET /instructor/courses
--- Environment: KAIBO_LOAD_LUA, KAIBO_SESSIONS ("cookie|csrf,..."), KAIBO_COURSE (slug),
--- KAIBO_MODULES (module slugs with a quiz), KAIBO_TRAINEES (user ids), comma-separated.
-local common = dofile(os.getenv("KAIBO_LOAD_LUA") .. "/common.lua")
+-- Environment: LOAD_LUA_DIR, LOAD_SESSIONS ("cookie|csrf,..."), LOAD_COURSE (slug),
+-- LOAD_MODULES (module slugs with a quiz), LOAD_TRAINEES (user ids), comma-separated.
+local common = dofile(os.getenv("LOAD_LUA_DIR") .. "/common.lua")
 
-local sessions = common.sessions("KAIBO_SESSIONS")
-local course = os.getenv("KAIBO_COURSE")
-local modules = common.split(os.getenv("KAIBO_MODULES"), ",")
-local trainees = common.split(os.getenv("KAIBO_TRAINEES"), ",")
+local sessions = common.sessions("LOAD_SESSIONS")
+local course = os.getenv("LOAD_COURSE")
+local modules = common.split(os.getenv("LOAD_MODULES"), ",")
+local trainees = common.split(os.getenv("LOAD_TRAINEES"), ",")
 local base = "/instructor/courses/" .. course
 
 request = function()

@@ -7,17 +7,17 @@
 --   10 % submit the quiz          POST /courses/<course>/<module>/quiz (random answers)
 --   10 % the dashboard            GET  /learn
 --    5 % the course page          GET  /courses/<course>
--- Environment: KAIBO_LOAD_LUA (this folder), KAIBO_SESSIONS ("cookie|csrf,..."),
--- KAIBO_LESSONS (lesson paths, comma-separated), KAIBO_QUIZ_PATH, KAIBO_QUIZ
+-- Environment: LOAD_LUA_DIR (this folder), LOAD_SESSIONS ("cookie|csrf,..."),
+-- LOAD_LESSONS (lesson paths, comma-separated), LOAD_QUIZ_PATH, LOAD_QUIZ
 -- ("q-id:radio:opt/opt;q-id:checkbox:opt/opt;q-id:text:" from the quiz form).
-local common = dofile(os.getenv("KAIBO_LOAD_LUA") .. "/common.lua")
+local common = dofile(os.getenv("LOAD_LUA_DIR") .. "/common.lua")
 
-local sessions = common.sessions("KAIBO_SESSIONS")
-local lessons = common.split(os.getenv("KAIBO_LESSONS"), ",")
-local quiz_path = os.getenv("KAIBO_QUIZ_PATH")
+local sessions = common.sessions("LOAD_SESSIONS")
+local lessons = common.split(os.getenv("LOAD_LESSONS"), ",")
+local quiz_path = os.getenv("LOAD_QUIZ_PATH")
 local course_path = string.match(quiz_path, "^(/courses/[^/]+)/")
 local questions = {}
-for _, spec in ipairs(common.split(os.getenv("KAIBO_QUIZ") or "", ";")) do
+for _, spec in ipairs(common.split(os.getenv("LOAD_QUIZ") or "", ";")) do
   local name, kind, options = string.match(spec, "^([^:]+):([^:]+):(.*)$")
   table.insert(questions, { name = name, kind = kind, options = common.split(options, "/") })
 end

@@ -81,22 +81,26 @@ fn summary_of(show: &Show, actions: &[model::ActionRow]) -> Summary {
         .unwrap_or_default()
 }
 
+/// An order line of the show as the report reads it: order id, status, buyer key, total,
+/// refunded, payment method, product id, title, quantity, placed at.
+type OrderLineRow = (
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    i32,
+    chrono::NaiveDateTime,
+);
+
 pub fn load(conn: &mut DbConn, show: Show) -> QueryResult<ReportData> {
     let actions = model::actions(conn, show.id)?;
     let summary = summary_of(&show, &actions);
     let setup: Option<SimConfig> = serde_json::from_str(&show.setup).ok();
-    let rows: Vec<(
-        i64,
-        String,
-        String,
-        i64,
-        i64,
-        String,
-        i64,
-        String,
-        i32,
-        chrono::NaiveDateTime,
-    )> = orders::table
+    let rows: Vec<OrderLineRow> = orders::table
         .inner_join(order_lines::table)
         .filter(orders::show_id.eq(show.id))
         .filter(orders::shop_user_id.eq(show.user_id))
@@ -215,7 +219,7 @@ pub struct Coaching {
 }
 
 /// Finds a lesson by slug in the served courses: (title, url).
-fn lesson(courses: &CourseStore, slug: &str) -> Option<(String, String)> {
+pub fn lesson(courses: &CourseStore, slug: &str) -> Option<(String, String)> {
     for c in courses.served() {
         for m in &c.modules {
             if let Some(l) = m.lessons.iter().find(|l| l.slug == slug) {
@@ -434,7 +438,7 @@ pub fn coaching(data: &ReportData, courses: &CourseStore, locale: Locale) -> Vec
             "the-numbers-that-matter",
         ));
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     found.truncate(5);
     found
         .into_iter()

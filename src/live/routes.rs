@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
 
@@ -451,6 +451,8 @@ struct ShowPage {
     deal: DealFields,
     mode_label: String,
     status_label: String,
+    /// Where the course teaches truthful claims, if a served course has that lesson.
+    compliance: Option<String>,
 }
 
 #[derive(Template)]
@@ -493,6 +495,8 @@ async fn render_show(
             feed_url: format!("/studio/shows/{id}/feed"),
             script: crate::web::assets::studio_js_url(),
             deal,
+            // The lesson on truthful claims, wherever the served course keeps it.
+            compliance: report::lesson(&state.courses, "truthful-claims").map(|(_, url)| url),
         },
         status,
     )
@@ -667,31 +671,48 @@ pub struct PinForm {
     product: Option<String>,
 }
 
+/// One studio action: runs `run(conn, user, show, now)` in a write transaction, then
+/// answers with a redirect carrying the flash `done` picks, or with the console showing
+/// the refusal next to its field (and the deal form as it was sent).
+async fn act<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    ctx: PageCtx,
+    path: &str,
+    fields: DealFields,
+    run: impl FnOnce(&mut DbConn, i64, i64, NaiveDateTime) -> Result<T, LiveError> + Send + 'static,
+    done: impl FnOnce(T) -> &'static str,
+) -> AppResult<HttpResponse> {
+    let uid = ctx.require_role(&[Role::Trainee])?.id;
+    let id = parse_id(path)?;
+    let now = state.now().naive_utc();
+    match state.write(move |conn| run(conn, uid, id, now)).await {
+        Ok(value) => Ok(action_redirect(state, id, done(value))),
+        Err(e) => refused(state, ctx, uid, id, e, fields).await,
+    }
+}
+
 async fn pin(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<PinForm>,
     ctx: PageCtx,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let uid = ctx.require_role(&[Role::Trainee])?.id;
-    let id = parse_id(&path)?;
-    let now = state.now().naive_utc();
     let product = form
         .product
         .as_deref()
         .and_then(|p| p.trim().parse::<i64>().ok());
-    let result = match product {
-        Some(p) => {
-            state
-                .write(move |conn| service::pin(conn, uid, id, p, now))
-                .await
-        }
-        None => Err(LiveError::NotInShowcase),
-    };
-    match result {
-        Ok(()) => Ok(action_redirect(&state, id, "flash.pinned")),
-        Err(e) => refused(&state, ctx, uid, id, e, DealFields::default()).await,
-    }
+    act(
+        &state,
+        ctx,
+        &path,
+        DealFields::default(),
+        move |conn, uid, id, now| {
+            let product = product.ok_or(LiveError::NotInShowcase)?;
+            service::pin(conn, uid, id, product, now)
+        },
+        |()| "flash.pinned",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -709,9 +730,6 @@ async fn deal(
     ctx: PageCtx,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let uid = ctx.require_role(&[Role::Trainee])?.id;
-    let id = parse_id(&path)?;
-    let now = state.now().naive_utc();
     let keep = |v: &Option<String>| v.as_deref().unwrap_or("").chars().take(20).collect();
     let fields = DealFields {
         sku: keep(&form.sku),
@@ -727,18 +745,15 @@ async fn deal(
         form.minutes.as_deref(),
         form.per_buyer.as_deref(),
     );
-    let result = match parsed {
-        Ok(req) => {
-            state
-                .write(move |conn| service::start_deal(conn, uid, id, &req, now))
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => Ok(action_redirect(&state, id, "flash.deal_started")),
-        Err(e) => refused(&state, ctx, uid, id, e, fields).await,
-    }
+    act(
+        &state,
+        ctx,
+        &path,
+        fields,
+        move |conn, uid, id, now| service::start_deal(conn, uid, id, &parsed?, now),
+        |_| "flash.deal_started",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -754,9 +769,6 @@ async fn answer(
     ctx: PageCtx,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let uid = ctx.require_role(&[Role::Trainee])?.id;
-    let id = parse_id(&path)?;
-    let now = state.now().naive_utc();
     let comment = form
         .comment
         .as_deref()
@@ -767,19 +779,24 @@ async fn answer(
         .filter(|r| !r.trim().is_empty())
         .or(form.text)
         .unwrap_or_default();
-    let result = match comment {
-        Some(c) => {
-            state
-                .write(move |conn| service::answer(conn, uid, id, c, &text, now))
-                .await
-        }
-        None => Err(LiveError::UnknownComment),
-    };
-    match result {
-        Ok(found) if found.is_empty() => Ok(action_redirect(&state, id, "flash.answered")),
-        Ok(_) => Ok(action_redirect(&state, id, "flash.overclaim")),
-        Err(e) => refused(&state, ctx, uid, id, e, DealFields::default()).await,
-    }
+    act(
+        &state,
+        ctx,
+        &path,
+        DealFields::default(),
+        move |conn, uid, id, now| {
+            let comment = comment.ok_or(LiveError::UnknownComment)?;
+            service::answer(conn, uid, id, comment, &text, now)
+        },
+        |overclaims| {
+            if overclaims.is_empty() {
+                "flash.answered"
+            } else {
+                "flash.overclaim"
+            }
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -791,16 +808,15 @@ async fn end(
     ctx: PageCtx,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let uid = ctx.require_role(&[Role::Trainee])?.id;
-    let id = parse_id(&path)?;
-    let now = state.now().naive_utc();
-    match state
-        .write(move |conn| service::end(conn, uid, id, now))
-        .await
-    {
-        Ok(()) => Ok(action_redirect(&state, id, "flash.show_ending")),
-        Err(e) => refused(&state, ctx, uid, id, e, DealFields::default()).await,
-    }
+    act(
+        &state,
+        ctx,
+        &path,
+        DealFields::default(),
+        service::end,
+        |()| "flash.show_ending",
+    )
+    .await
 }
 
 async fn fast_forward(

@@ -124,6 +124,15 @@ fn parse_form(body: &[u8]) -> Result<TokenOnly, AppError> {
         .map_err(|e| AppError::bad_request("errors.bad_form", e.to_string()))
 }
 
+/// Compares two secrets in time that depends only on their length.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,13 +159,4 @@ mod tests {
         }
         assert!(parse_form("csrf=x&name=%E6%9E%97".as_bytes()).is_ok());
     }
-}
-
-/// Compares two secrets in time that depends only on their length.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }

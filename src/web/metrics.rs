@@ -170,10 +170,10 @@ fn allowed(req: &HttpRequest, token: Option<&str>) -> bool {
             .is_some_and(|given| crate::web::csrf::constant_time_eq(given, token)),
         // The socket's own peer, never a forwarded header: a proxy on this host would
         // otherwise open it to everyone behind it.
-        None => req
-            .peer_addr()
-            .is_some_and(|a| a.ip().is_loopback())
-            && req.headers().get("x-forwarded-for").is_none(),
+        None => {
+            req.peer_addr().is_some_and(|a| a.ip().is_loopback())
+                && req.headers().get("x-forwarded-for").is_none()
+        }
     }
 }
 

@@ -134,7 +134,11 @@ pub async fn load_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let path = req.path();
-    if path.starts_with("/static/") || path.starts_with("/api/") || path == "/healthz" || path == "/metrics" {
+    if path.starts_with("/static/")
+        || path.starts_with("/api/")
+        || path == "/healthz"
+        || path == "/metrics"
+    {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {

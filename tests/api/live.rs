@@ -285,6 +285,35 @@ async fn bad_actions_get_clear_messages_and_a_second_show_is_refused() {
         )
         .await;
     assert_eq!(r.status(), 422);
+    // An order through the API may name only this shop's running show.
+    let mut body = f.order_json(
+        &[(p.sku_id, 1)],
+        serde_json::json!({"method": "card", "card_number": "4242424242424242"}),
+    );
+    body["show_id"] = serde_json::json!(id + 1000);
+    let r = f.post_order("wrong-show", &body).await;
+    assert_eq!(r.status(), 400);
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        err["error"]["fields"]["show_id"]
+            .as_str()
+            .unwrap()
+            .contains("running show"),
+        "{err}"
+    );
+    // Without one, a sandbox order placed during the show belongs to it.
+    body.as_object_mut().unwrap().remove("show_id");
+    let r = f.post_order("during-show", &body).await;
+    assert_eq!(r.status(), 201);
+    let placed: serde_json::Value = r.json().await.unwrap();
+    let mut conn = f.app.pool.get().unwrap();
+    let show: Option<i64> = orders::table
+        .filter(orders::reference.eq(placed["reference"].as_str().unwrap()))
+        .select(orders::show_id)
+        .first(&mut conn)
+        .unwrap();
+    drop(conn);
+    assert_eq!(show, Some(id));
     // Two tabs ending at once: one ends it, the other is told it has ended.
     let end_path = format!("/studio/shows/{id}/end");
     let a = f.app.post_form_with(&f.creator, &end_path, &[]);

@@ -197,16 +197,19 @@ async fn chromium_walks_the_journey_from_registration_to_a_live_sale() {
     let price_fen: i64 = {
         let mut conn = app.pool.get().unwrap();
         skus::table
-            .inner_join(
-                showcase_items::table.on(showcase_items::product_id.eq(skus::product_id)),
-            )
+            .inner_join(showcase_items::table.on(showcase_items::product_id.eq(skus::product_id)))
             .filter(skus::id.eq(sku))
             .filter(showcase_items::user_id.eq(creator_id))
             .select(showcase_items::price_fen)
             .first(&mut conn)
             .unwrap()
     };
-    fill(&browser, "#price", &format!("{:.2}", price_fen as f64 * 0.008)).await;
+    fill(
+        &browser,
+        "#price",
+        &format!("{:.2}", price_fen as f64 * 0.008),
+    )
+    .await;
     fill(&browser, "#quantity", "5").await;
     fill(&browser, "#duration", "3").await;
     fill(&browser, "#per_buyer", "2").await;
@@ -244,7 +247,11 @@ async fn chromium_walks_the_journey_from_registration_to_a_live_sale() {
     assert!(body_text(&browser).await.contains("The show is over"));
 
     // 7. Fast-forward: suppliers ship and deliver; some buyers ask for returns.
-    click(&browser, "form[action$='/fast-forward'] button[type=submit]").await;
+    click(
+        &browser,
+        "form[action$='/fast-forward'] button[type=submit]",
+    )
+    .await;
     wait_text(&browser, "A week went by").await;
     full_screenshot(&browser, "live-2-after").await;
 
@@ -270,7 +277,11 @@ async fn chromium_walks_the_journey_from_registration_to_a_live_sale() {
             .goto(&app.url(&format!("/studio/shows/{id}")))
             .await
             .unwrap();
-        click(&browser, "form[action$='/fast-forward'] button[type=submit]").await;
+        click(
+            &browser,
+            "form[action$='/fast-forward'] button[type=submit]",
+        )
+        .await;
         wait_text(&browser, "A week went by").await;
     }
     assert_eq!(open_cases(&app, creator_id), 0, "every case is resolved");
@@ -293,7 +304,10 @@ async fn chromium_walks_the_journey_from_registration_to_a_live_sale() {
     full_screenshot(&browser, "live-5-graduation").await;
     click(
         &browser,
-        &format!("form[action='/graduation/{}'] button[type=submit]", course.slug),
+        &format!(
+            "form[action='/graduation/{}'] button[type=submit]",
+            course.slug
+        ),
     )
     .await;
     let certificate = wait_path(&browser, "/certificates/").await;
@@ -362,7 +376,12 @@ async fn chromium_walks_the_journey_from_registration_to_a_live_sale() {
         .click()
         .await
         .unwrap();
-    fill(&browser, "#price", &format!("{:.2}", price_fen as f64 * 0.009)).await;
+    fill(
+        &browser,
+        "#price",
+        &format!("{:.2}", price_fen as f64 * 0.009),
+    )
+    .await;
     fill(&browser, "#quantity", "3").await;
     fill(&browser, "#duration", "30").await;
     fill(&browser, "#per_buyer", "1").await;
@@ -378,7 +397,10 @@ async fn chromium_walks_the_journey_from_registration_to_a_live_sale() {
     let text = body_text(&buyer).await;
     assert!(text.contains("Live now"), "{text}");
     assert!(text.contains("Pinned in the live show"), "{text}");
-    assert!(text.contains("ends in 30 min"), "the deal counts down: {text}");
+    assert!(
+        text.contains("ends in 30 min"),
+        "the deal counts down: {text}"
+    );
     full_screenshot(&buyer, "live-8-public-shop").await;
     click(&buyer, ".shop-card.pinned h2 a").await;
     wait_path(&buyer, &format!("/shop/{handle}/products/{pinned}")).await;
@@ -429,7 +451,11 @@ async fn chromium_walks_the_journey_from_registration_to_a_live_sale() {
     supplier.goto(&app.url("/supplier/orders")).await.unwrap();
     click(&supplier, "h2 a[href^='/supplier/orders/']").await;
     wait_for(&supplier, "form[action$='/acknowledge']").await;
-    click(&supplier, "form[action$='/acknowledge'] button[type=submit]").await;
+    click(
+        &supplier,
+        "form[action$='/acknowledge'] button[type=submit]",
+    )
+    .await;
     wait_for(&supplier, "#tracking").await;
     fill(&supplier, "#carrier", "SF Express").await;
     fill(&supplier, "#tracking", "SF1402938475").await;

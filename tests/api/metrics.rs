@@ -19,7 +19,10 @@ async fn metrics_count_requests_per_route_and_orders_placed() {
     let f = shop_fixture(Mode::Live, 1).await;
     let p = &f.products[0];
     for _ in 0..3 {
-        assert_eq!(f.app.get(&format!("/shop/{}", f.handle)).await.status(), 200);
+        assert_eq!(
+            f.app.get(&format!("/shop/{}", f.handle)).await.status(),
+            200
+        );
     }
     let body = f.order_json(&[(p.sku_id, 1)], serde_json::json!({"method": "cod"}));
     assert_eq!(f.post_order("metrics-1", &body).await.status(), 201);
@@ -44,8 +47,11 @@ async fn metrics_count_requests_per_route_and_orders_placed() {
         "{text}"
     );
     assert!(
-        text.contains("kaibo_http_request_duration_seconds_bucket{le=\"0.001\",route=\"/shop/{handle}\"}")
-            || text.contains("kaibo_http_request_duration_seconds_bucket{route=\"/shop/{handle}\",le=\"0.001\"}"),
+        text.contains(
+            "kaibo_http_request_duration_seconds_bucket{le=\"0.001\",route=\"/shop/{handle}\"}"
+        ) || text.contains(
+            "kaibo_http_request_duration_seconds_bucket{route=\"/shop/{handle}\",le=\"0.001\"}"
+        ),
         "latency histogram per route pattern: {text}"
     );
     assert_eq!(
@@ -92,7 +98,12 @@ async fn metrics_refuse_forwarded_clients_and_demand_the_token_when_set() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("kaibo_http_requests_total"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("kaibo_http_requests_total")
+    );
 }
 
 #[tokio::test]
@@ -104,5 +115,8 @@ async fn a_short_metrics_token_is_refused_at_start() {
     raw.data = std::env::temp_dir().join("kaibo-metrics-token-test");
     let err = kaibo::config::Settings::from_raw(raw).unwrap_err();
     assert!(err.to_string().contains("metrics_token"), "{err}");
-    assert!(!err.to_string().contains("short"), "the token is not echoed: {err}");
+    assert!(
+        !err.to_string().contains("short"),
+        "the token is not echoed: {err}"
+    );
 }
