@@ -158,7 +158,9 @@ pub async fn pass(state: &AppState, runner: &Runner, show_id: i64) -> AppResult<
         return Ok(PassResult::default());
     };
     let mut engine = match runner.take(show_id) {
-        Some(e) if e.now_ms() as i64 == show.done_ms => e,
+        // A kept engine is used only if it is exactly where the stored show is; anything
+        // else (another instance ticked meanwhile, the setup changed) is rebuilt.
+        Some(e) if e.now_ms() as i64 == show.done_ms && e.seed() == show.seed as u64 => e,
         _ => replay(&show, &log, show.done_ms)?,
     };
     let ticks = engine.run_until(&log, show.sim_ms.max(0) as u64);

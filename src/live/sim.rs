@@ -787,6 +787,11 @@ impl Engine {
         engine
     }
 
+    /// The seed the engine was built from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// Simulated ms elapsed (tick count × 1000).
     pub fn now_ms(&self) -> u64 {
         u64::from(self.tick) * TICK_MS
