@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// A live shop with 10 products on a fresh database, made through the services.
-fn prepare(url: &DatabaseUrl) -> (String, Vec<i64>) {
+pub(crate) fn prepare(url: &DatabaseUrl) -> (String, Vec<i64>) {
     let pool = db::build_pool(url, 1).unwrap();
     db::run_migrations(&pool).unwrap();
     let mut conn = pool.get().unwrap();
@@ -60,25 +60,41 @@ fn prepare(url: &DatabaseUrl) -> (String, Vec<i64>) {
     (shop.handle, sku_ids)
 }
 
-fn start(url: &DatabaseUrl, data: &std::path::Path, port: u16, outbox: bool) -> Child {
+/// Where a started server's log goes: the file named by `TEST_CHILD_STDERR` (appended;
+/// with `TEST_CHILD_LOG` as its level) when debugging a failure, else nowhere.
+fn child_stderr() -> Stdio {
+    match std::env::var("TEST_CHILD_STDERR") {
+        Ok(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_or_else(|_| Stdio::null(), Stdio::from),
+        Err(_) => Stdio::null(),
+    }
+}
+
+pub(crate) fn start(url: &DatabaseUrl, data: &std::path::Path, port: u16, outbox: bool) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kaibo"));
     command
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .env_remove("DATABASE_URL")
-        .env("KAIBO_LOG", "error")
+        .env(
+            "KAIBO_LOG",
+            std::env::var("TEST_CHILD_LOG").unwrap_or("error".into()),
+        )
         .env("KAIBO_SEED_DEMO", "false")
         .env("KAIBO_DEMO_CATALOG_SKUS", "0")
         .env("KAIBO_OUTBOX_WORKER", if outbox { "true" } else { "false" })
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(child_stderr());
     if let DatabaseUrl::Postgres(u) = url {
         command.env("DATABASE_URL", u);
     }
     command.spawn().expect("start kaibo serve")
 }
 
-async fn wait_healthy(port: u16) {
+pub(crate) async fn wait_healthy(port: u16) {
     for _ in 0..400 {
         if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await
             && r.status() == 200
