@@ -101,7 +101,7 @@ const GET_ROUTES: &[(&str, Access)] = &[
 
 const STAFF: &[Role] = &[Role::Instructor, Role::Admin];
 
-const POST_ROUTES: &[&str] = &[
+pub(crate) const POST_ROUTES: &[&str] = &[
     "/register",
     "/login",
     "/logout",
