@@ -263,3 +263,188 @@ async fn staff_cannot_post_trainee_progress_even_with_a_valid_token() {
         }
     }
 }
+
+/// GET routes outside the role walk above: each is reached through an id, handle, token
+/// or code that belongs to someone, and the named test checks that the wrong owner (or a
+/// guess) is refused.
+const OWNED_GET: &[(&str, &str)] = &[
+    (
+        "/api/orders/{token}",
+        "bad_orders_get_clear_answers_and_write_nothing",
+    ),
+    (
+        "/certificates/{code}",
+        "other_people_cannot_see_or_act_on_a_show",
+    ),
+    (
+        "/courses/{course}/{module}/quiz/attempts/{number}",
+        "another_trainee_cannot_read_my_attempt",
+    ),
+    (
+        "/desk/orders/{reference}",
+        "nobody_else_reads_or_touches_a_shops_orders",
+    ),
+    (
+        "/instructor/courses/{course}/trainees/{user}",
+        "trainees_are_refused_instructor_pages_and_drill_downs",
+    ),
+    (
+        "/orders/{token}",
+        "unknown_handles_tokens_and_products_are_404",
+    ),
+    (
+        "/review/answers/{id}",
+        "another_trainee_cannot_open_my_review_answer",
+    ),
+    (
+        "/shop/{handle}",
+        "a_sandbox_shop_is_404_for_everyone_but_its_owner",
+    ),
+    (
+        "/shop/{handle}/cart",
+        "a_sandbox_shop_is_404_for_everyone_but_its_owner",
+    ),
+    (
+        "/shop/{handle}/checkout",
+        "a_sandbox_shop_is_404_for_everyone_but_its_owner",
+    ),
+    (
+        "/shop/{handle}/products/{id}",
+        "a_sandbox_shop_is_404_for_everyone_but_its_owner",
+    ),
+    (
+        "/studio/shows/{id}",
+        "other_people_cannot_see_or_act_on_a_show",
+    ),
+    (
+        "/studio/shows/{id}/events",
+        "other_people_cannot_see_or_act_on_a_show",
+    ),
+    (
+        "/studio/shows/{id}/feed",
+        "other_people_cannot_see_or_act_on_a_show",
+    ),
+    (
+        "/studio/shows/{id}/report",
+        "other_people_cannot_see_or_act_on_a_show",
+    ),
+    (
+        "/supplier/orders/{id}",
+        "another_supplier_cannot_see_or_touch_the_order",
+    ),
+    (
+        "/supplier/catalog/export.csv",
+        "each_supplier_sees_only_its_own_catalog",
+    ),
+];
+
+/// The JSON APIs authenticate by bearer key or order token, not by session and role:
+/// their refusals are tested in `supplier_api.rs` and `orders.rs`, their malformed input
+/// in `fuzz_inputs.rs`.
+const API_FILES: &[&str] = &["src/suppliers/api.rs", "src/shop/api.rs"];
+
+/// Every `(method, pattern)` the source registers, read from `src/` (whitespace removed,
+/// so a route split over lines is found too).
+fn registered_routes() -> Vec<(String, String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    let route =
+        regex_lite::Regex::new(r#"\.route\("([^"]+)",web::(get|post|put|patch|delete)\(\)"#)
+            .unwrap();
+    let resource = regex_lite::Regex::new(r#"web::resource\("([^"]+)"\)((?:\.[a-z_]+\((?:[^()]|\([^()]*(?:\([^()]*\))?[^()]*\))*\))+)"#).unwrap();
+    let method = regex_lite::Regex::new(r"web::(get|post|put|patch|delete)\(\)").unwrap();
+    let mut out = Vec::new();
+    for file in files {
+        let name = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text: String = std::fs::read_to_string(&file)
+            .unwrap()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        for c in route.captures_iter(&text) {
+            out.push((c[2].to_string(), c[1].to_string(), name.clone()));
+        }
+        for c in resource.captures_iter(&text) {
+            for m in method.captures_iter(&c[2]) {
+                out.push((m[1].to_string(), c[1].to_string(), name.clone()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    let mut re = String::from("^");
+    for part in pattern.split('/').skip(1) {
+        re.push('/');
+        if part.starts_with('{') && part.contains(":.*") {
+            re.push_str(".*");
+        } else if part.starts_with('{') {
+            re.push_str("[^/]+");
+        } else {
+            re.push_str(&regex_lite::escape(part));
+        }
+    }
+    re.push('$');
+    regex_lite::Regex::new(&re).unwrap().is_match(path)
+}
+
+/// The matrices above must cover every route there is: a new route that is in neither
+/// list (nor an API with its own tests) fails here until it is added with its access.
+#[test]
+fn every_registered_route_is_in_the_role_or_owner_matrix() {
+    let routes = registered_routes();
+    assert!(
+        routes.len() > 80,
+        "the source scan finds the routes: {routes:?}"
+    );
+    let tests: String = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    for (_, test) in OWNED_GET {
+        assert!(
+            tests.contains(&format!("async fn {test}(")),
+            "the owner test {test} exists"
+        );
+    }
+    let mut missing = Vec::new();
+    for (method, pattern, file) in &routes {
+        if API_FILES.contains(&file.as_str()) {
+            continue;
+        }
+        let covered = match method.as_str() {
+            "get" => {
+                GET_ROUTES.iter().any(|(p, _)| pattern_matches(pattern, p))
+                    || OWNED_GET.iter().any(|(p, _)| p == pattern)
+            }
+            "post" => POST_ROUTES.iter().any(|p| pattern_matches(pattern, p)),
+            _ => false,
+        };
+        if !covered {
+            missing.push(format!("{} {pattern} ({file})", method.to_uppercase()));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes missing from the matrices: {missing:#?}"
+    );
+}
