@@ -374,26 +374,43 @@ async fn simulate(args: SimulateArgs, config: Option<&std::path::Path>) -> anyho
     let email = Email::parse(&args.email).map_err(|k| anyhow::anyhow!(message(k)))?;
     let (viewers, minutes, seed) = (args.viewers, args.minutes.clamp(1, 240), args.seed);
     let setup_settings = settings.clone();
-    let (cfg, handle, token) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let pool = open_database(&setup_settings)?;
-        let mut conn = pool.get()?;
-        let user = users::find_by_email(&mut conn, &email)?
-            .ok_or_else(|| anyhow::anyhow!("no account has the email {email}"))?;
-        let mut cfg =
-            crate::live::service::build_setup(&mut conn, user.id, seed, minutes as i32)
-                .map_err(|e| anyhow::anyhow!("{email}: {}", e.message(crate::i18n::Locale::En)))?;
-        cfg.viewers = Some(viewers);
-        let now = chrono::Utc::now().naive_utc();
-        let shop = crate::orders::shop::ensure(&mut conn, user.id, now)?;
-        let secret = crate::startup::shared_secret(&mut conn, "order_links")?;
-        Ok((
-            cfg,
-            shop.handle,
-            LinkKey::from_hex(&secret)?.sandbox_token(user.id),
-        ))
-    })
-    .await??;
-    let (purchases, engine_took, summary) = sim_cli::run_engine(cfg);
+    let (cfg, handle, token, deal, live) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let pool = open_database(&setup_settings)?;
+            let mut conn = pool.get()?;
+            let user = users::find_by_email(&mut conn, &email)?
+                .ok_or_else(|| anyhow::anyhow!("no account has the email {email}"))?;
+            let mut cfg =
+                crate::live::service::build_setup(&mut conn, user.id, seed, minutes as i32)
+                    .map_err(|e| {
+                        anyhow::anyhow!("{email}: {}", e.message(crate::i18n::Locale::En))
+                    })?;
+            cfg.viewers = Some(viewers);
+            let now = chrono::Utc::now().naive_utc();
+            let shop = crate::orders::shop::ensure(&mut conn, user.id, now)?;
+            let deal = scripted_deal(&mut conn, &cfg, user.id, shop.mode().as_str(), now)?;
+            let secret = crate::startup::shared_secret(&mut conn, "order_links")?;
+            let live = shop.mode() == crate::orders::Mode::Live;
+            Ok((
+                cfg,
+                shop.handle,
+                LinkKey::from_hex(&secret)?.sandbox_token(user.id),
+                deal,
+                live,
+            ))
+        })
+        .await??;
+    if let Some(d) = &deal {
+        println!(
+            "flash deal {}: {} units of SKU {} at {}, {} per buyer, a third of the way in",
+            d.deal_id,
+            d.quantity,
+            d.sku_id,
+            crate::catalog::pricing::yuan_text(d.price_fen),
+            d.per_buyer_limit
+        );
+    }
+    let (purchases, engine_took, summary) = sim_cli::run_engine(cfg, deal);
     println!(
         "simulated {minutes} min, {} unique viewers (peak {}), {} purchases in {:.0} ms ({:.0}x real time)",
         summary.unique_viewers,
@@ -413,7 +430,24 @@ async fn simulate(args: SimulateArgs, config: Option<&std::path::Path>) -> anyho
             (url, Some(tokio::spawn(app.run_until_stopped())))
         }
     };
-    let r = sim_cli::place_over_http(&url, &handle, &token, purchases, args.concurrency).await?;
+    let r =
+        sim_cli::place_over_http(&url, &handle, &token, live, purchases, args.concurrency).await?;
+    if let Some(d) = deal {
+        // The scripted deal ends with the run, so it does not block a creator's own deal
+        // on that SKU afterwards.
+        let end_settings = settings.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            use crate::db::schema::flash_deals;
+            use diesel::prelude::*;
+            let pool = open_database(&end_settings)?;
+            let now = chrono::Utc::now().naive_utc();
+            diesel::update(flash_deals::table.find(d.deal_id))
+                .set(flash_deals::ends_at.eq(now))
+                .execute(&mut pool.get()?)?;
+            Ok(())
+        })
+        .await??;
+    }
     let secs = r.wall.as_secs_f64().max(1e-9);
     println!(
         "orders: {} placed, {} declined by the card, {} refused, {} errors, of {} sent to {url}",
@@ -437,6 +471,55 @@ async fn simulate(args: SimulateArgs, config: Option<&std::path::Path>) -> anyho
         anyhow::bail!("{} requests failed", r.errors);
     }
     Ok(())
+}
+
+/// Stores the flash deal of the scripted show: the first showcase SKU with stock, at
+/// 80 % of the shop price (never below cost), half its stock up to 500 units, 2 per
+/// buyer, open for the next two hours of real time (the orders are placed now).
+fn scripted_deal(
+    conn: &mut crate::db::DbConn,
+    cfg: &crate::live::sim::SimConfig,
+    user_id: i64,
+    mode: &str,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<Option<crate::live::cli::ScriptedDeal>> {
+    use crate::db::schema::products;
+    use diesel::prelude::*;
+    let Some((product, sku)) = cfg
+        .products
+        .iter()
+        .find_map(|p| p.skus.iter().find(|s| s.stock >= 20).map(|s| (p, s)))
+    else {
+        return Ok(None);
+    };
+    let cost: i64 = products::table
+        .find(product.product_id)
+        .select(products::cost_fen)
+        .first(conn)?;
+    let price_fen = (product.price_fen * 4 / 5).max(cost);
+    if price_fen >= product.price_fen {
+        return Ok(None);
+    }
+    let quantity = (sku.stock / 2).min(500);
+    let deal = crate::orders::model::NewDeal {
+        shop_user_id: user_id,
+        sku_id: sku.sku_id,
+        mode,
+        price_fen,
+        quantity: quantity as i32,
+        per_buyer_limit: 2,
+        starts_at: now,
+        ends_at: now + chrono::Duration::hours(2),
+    };
+    let deal_id = crate::orders::model::insert_deal(conn, &deal, now)?;
+    Ok(Some(crate::live::cli::ScriptedDeal {
+        deal_id,
+        product_id: product.product_id,
+        sku_id: sku.sku_id,
+        price_fen,
+        quantity,
+        per_buyer_limit: 2,
+    }))
 }
 
 fn import_gift(args: ImportGiftArgs) -> anyhow::Result<()> {

@@ -59,9 +59,24 @@ pub fn replay(conn: &mut DbConn, id: i64) -> anyhow::Result<(Vec<String>, bool)>
     Ok((out, ok))
 }
 
-/// The scripted seller of a headless show: pins each product in turn, runs a flash deal
-/// on the first SKU with stock a third of the way in, and answers every question.
-pub fn scripted_actions(engine_cfg: &super::sim::SimConfig) -> Vec<Action> {
+/// A flash deal the scripted seller runs, already stored as a real deal row (so its
+/// orders go through the real deal limits).
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptedDeal {
+    pub deal_id: i64,
+    pub product_id: i64,
+    pub sku_id: i64,
+    pub price_fen: i64,
+    pub quantity: i64,
+    pub per_buyer_limit: i64,
+}
+
+/// The scripted seller of a headless show: pins each product in turn and, given a deal,
+/// runs it for ten minutes a third of the way in (pinning its product meanwhile).
+pub fn scripted_actions(
+    engine_cfg: &super::sim::SimConfig,
+    deal: Option<ScriptedDeal>,
+) -> Vec<Action> {
     let length = engine_cfg.minutes.max(1) as u64 * 60_000;
     let products = &engine_cfg.products;
     let mut actions = Vec::new();
@@ -81,6 +96,38 @@ pub fn scripted_actions(engine_cfg: &super::sim::SimConfig) -> Vec<Action> {
             },
         });
     }
+    if let Some(d) = deal {
+        let at = length / 3;
+        let ends_at_ms = (at + 10 * 60_000).min(length);
+        actions.push(Action {
+            at_ms: at,
+            kind: ActionKind::Deal {
+                deal_id: d.deal_id,
+                product_id: d.product_id,
+                sku_id: d.sku_id,
+                price_fen: d.price_fen,
+                quantity: d.quantity,
+                per_buyer_limit: d.per_buyer_limit,
+                ends_at_ms,
+            },
+        });
+        actions.push(Action {
+            at_ms: at,
+            kind: ActionKind::Pin {
+                product_id: d.product_id,
+            },
+        });
+        // Back to the running order of pins when the deal is over.
+        if let Some(next) = products.iter().find(|p| p.product_id != d.product_id) {
+            actions.push(Action {
+                at_ms: ends_at_ms,
+                kind: ActionKind::Pin {
+                    product_id: next.product_id,
+                },
+            });
+        }
+    }
+    // A stable sort keeps the deal's pin after a pin scheduled for the same moment.
     actions.sort_by_key(|a| a.at_ms);
     actions
 }
@@ -109,11 +156,13 @@ pub struct LoadResult {
 }
 
 /// Sends every purchase of a finished engine run to `url`'s `/api/orders`, `concurrency`
-/// at a time, as the shop's simulated buyers.
+/// at a time, as the shop's simulated buyers: with the engine's test card on a sandbox
+/// shop, cash on delivery on a live one (which takes no cards).
 pub async fn place_over_http(
     url: &str,
     handle: &str,
     token: &str,
+    live: bool,
     purchases: Vec<Purchase>,
     concurrency: usize,
 ) -> anyhow::Result<LoadResult> {
@@ -148,7 +197,11 @@ pub async fn place_over_http(
                         "address": "Hangzhou, Xihu District, Wensan Road 88",
                         "segment": super::sim::segment_code(p.segment),
                     },
-                    "payment": { "method": "card", "card_number": card },
+                    "payment": if live {
+                        serde_json::json!({ "method": "cod" })
+                    } else {
+                        serde_json::json!({ "method": "card", "card_number": card })
+                    },
                 });
                 let t = Instant::now();
                 let sent = client
@@ -198,8 +251,11 @@ pub async fn place_over_http(
 
 /// Runs the engine of a headless show to its end: all its purchases, and how long the
 /// simulation itself took.
-pub fn run_engine(cfg: super::sim::SimConfig) -> (Vec<Purchase>, Duration, super::sim::Summary) {
-    let actions = scripted_actions(&cfg);
+pub fn run_engine(
+    cfg: super::sim::SimConfig,
+    deal: Option<ScriptedDeal>,
+) -> (Vec<Purchase>, Duration, super::sim::Summary) {
+    let actions = scripted_actions(&cfg, deal);
     let started = Instant::now();
     let mut engine = Engine::new(cfg);
     let length = engine.length_ms();

@@ -517,21 +517,20 @@ pub fn start_deal(
             return Err(LiveError::DealRunning);
         }
         let ends = starts + Duration::minutes(req.minutes);
-        let deal_id: i64 = diesel::insert_into(flash_deals::table)
-            .values((
-                flash_deals::shop_user_id.eq(user_id),
-                flash_deals::sku_id.eq(req.sku_id),
-                flash_deals::mode.eq(&show.mode),
-                flash_deals::price_fen.eq(req.price_fen),
-                flash_deals::quantity.eq(req.quantity as i32),
-                flash_deals::sold.eq(0),
-                flash_deals::per_buyer_limit.eq(req.per_buyer_limit as i32),
-                flash_deals::starts_at.eq(starts),
-                flash_deals::ends_at.eq(ends),
-                flash_deals::created_at.eq(now),
-            ))
-            .returning(flash_deals::id)
-            .get_result(conn)?;
+        let deal_id = crate::orders::model::insert_deal(
+            conn,
+            &crate::orders::model::NewDeal {
+                shop_user_id: user_id,
+                sku_id: req.sku_id,
+                mode: &show.mode,
+                price_fen: req.price_fen,
+                quantity: req.quantity as i32,
+                per_buyer_limit: req.per_buyer_limit as i32,
+                starts_at: starts,
+                ends_at: ends,
+            },
+            now,
+        )?;
         let kind = ActionKind::Deal {
             deal_id,
             product_id,

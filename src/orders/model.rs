@@ -321,6 +321,39 @@ pub fn payments_of(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<Payment>
         .load(conn)
 }
 
+/// A flash deal to store: `quantity` units of `sku_id` at `price_fen` between `starts`
+/// and `ends`, at most `per_buyer_limit` each.
+#[derive(Debug, Clone)]
+pub struct NewDeal<'a> {
+    pub shop_user_id: i64,
+    pub sku_id: i64,
+    pub mode: &'a str,
+    pub price_fen: i64,
+    pub quantity: i32,
+    pub per_buyer_limit: i32,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+}
+
+/// Stores a flash deal (the caller has checked its price and stock) and returns its id.
+pub fn insert_deal(conn: &mut DbConn, deal: &NewDeal<'_>, now: NaiveDateTime) -> QueryResult<i64> {
+    diesel::insert_into(flash_deals::table)
+        .values((
+            flash_deals::shop_user_id.eq(deal.shop_user_id),
+            flash_deals::sku_id.eq(deal.sku_id),
+            flash_deals::mode.eq(deal.mode),
+            flash_deals::price_fen.eq(deal.price_fen),
+            flash_deals::quantity.eq(deal.quantity),
+            flash_deals::sold.eq(0),
+            flash_deals::per_buyer_limit.eq(deal.per_buyer_limit),
+            flash_deals::starts_at.eq(deal.starts_at),
+            flash_deals::ends_at.eq(deal.ends_at),
+            flash_deals::created_at.eq(now),
+        ))
+        .returning(flash_deals::id)
+        .get_result(conn)
+}
+
 pub fn find_deal(conn: &mut DbConn, id: i64) -> QueryResult<Option<FlashDeal>> {
     flash_deals::table
         .find(id)

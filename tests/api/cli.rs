@@ -379,3 +379,106 @@ async fn shop_mode_opens_a_creators_shop_to_the_public() {
     );
     assert!(text(&out.stderr).contains("no account has the email"));
 }
+
+/// `kaibo simulate`: a scripted headless show against an in-process server places its
+/// orders through the order API (the flash deal's through the real deal limits), and
+/// `--replay` proves a stored show replays to the same result.
+#[tokio::test]
+async fn simulate_places_a_scripted_show_and_replays_a_stored_one() {
+    use diesel::prelude::*;
+    use kaibo::db::schema::{flash_deals, order_lines, orders};
+    let f = crate::shop_fixture::shop_fixture(kaibo::orders::Mode::Sandbox, 3).await;
+    let data = f.app.data_dir.to_string_lossy().to_string();
+    let db_env: Vec<(&str, String)> = match &f.app.database_url {
+        kaibo::db::DatabaseUrl::Postgres(url) => vec![("DATABASE_URL", url.clone())],
+        kaibo::db::DatabaseUrl::Sqlite(_) => vec![],
+    };
+    let mut envs: Vec<(&str, &str)> = db_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    envs.push(("KAIBO_DEMO_CATALOG_SKUS", "0"));
+    envs.push(("KAIBO_SEED_DEMO", "false"));
+    let out = kaibo(
+        &[
+            "simulate",
+            "--viewers",
+            "3000",
+            "--minutes",
+            "10",
+            "--seed",
+            "7",
+            "--email",
+            &f.creator_email,
+            "--data",
+            &data,
+        ],
+        &envs,
+        "",
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("flash deal"), "{stdout}");
+    assert!(stdout.contains(" 0 errors"), "{stdout}");
+    assert!(stdout.contains("orders/s; latency p50"), "{stdout}");
+    let mut conn = f.app.pool.get().unwrap();
+    let (deal_id, sold, quantity): (i64, i32, i32) = flash_deals::table
+        .filter(flash_deals::shop_user_id.eq(f.creator_id))
+        .select((flash_deals::id, flash_deals::sold, flash_deals::quantity))
+        .first(&mut conn)
+        .unwrap();
+    assert!(
+        sold > 0 && sold <= quantity,
+        "the deal sold {sold} of {quantity}"
+    );
+    let deal_units: i64 = order_lines::table
+        .inner_join(orders::table)
+        .filter(order_lines::deal_id.eq(deal_id))
+        .filter(orders::status.ne("payment_failed"))
+        .select(diesel::dsl::sum(order_lines::quantity))
+        .first::<Option<i64>>(&mut conn)
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(
+        deal_units, sold as i64,
+        "the deal's count is its orders' units"
+    );
+    drop(conn);
+
+    // A stored show, replayed by the command.
+    let show = {
+        let mut conn = f.app.pool.get().unwrap();
+        let request = kaibo::live::service::StartRequest {
+            mode: kaibo::orders::Mode::Sandbox,
+            minutes: 5,
+            speed: 60,
+        };
+        kaibo::live::service::start(
+            &mut conn,
+            f.creator_id,
+            &request,
+            Some(3),
+            f.app.clock_now(),
+        )
+        .unwrap()
+        .id
+    };
+    f.app.clock.advance(chrono::Duration::seconds(6));
+    crate::live::wait_done(&f.app, show, 300_000).await;
+    let out = kaibo(
+        &["simulate", "--replay", &show.to_string(), "--data", &data],
+        &envs,
+        "",
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("identical"), "{stdout}");
+    let out = kaibo(
+        &["simulate", "--replay", "999999", "--data", &data],
+        &envs,
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("999999"),
+        "{}",
+        text(&out.stderr)
+    );
+}
