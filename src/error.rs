@@ -66,6 +66,9 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
+        if crate::db::is_unavailable(&err) {
+            return AppError::Unavailable(format!("database: {err}"));
+        }
         AppError::Internal(anyhow::Error::new(err).context("database query"))
     }
 }

@@ -80,9 +80,14 @@ pub fn lookup(
         return Ok(Lookup::Expired);
     }
     if (now - last_seen_at).num_seconds() >= TOUCH_INTERVAL_SECS {
-        diesel::update(sessions::table.find(token_hash))
+        // Only the idle clock depends on this write: when the database cannot take it
+        // (a full disk, say), the request still goes on to read.
+        if let Err(e) = diesel::update(sessions::table.find(token_hash))
             .set(sessions::last_seen_at.eq(now))
-            .execute(conn)?;
+            .execute(conn)
+        {
+            tracing::warn!(error = %e, "session last-seen time not updated");
+        }
     }
     Ok(Lookup::Valid(Box::new(user)))
 }

@@ -181,6 +181,39 @@ pub enum DbSetupError {
 
 /// Builds the pool. For SQLite the database file's directory is created first, and a
 /// directory we cannot write to is reported as such rather than as a vague open error.
+/// Whether a query failed because the database itself is out of reach or out of room
+/// (a closed or refused connection, PostgreSQL shutting down, a full disk, an I/O error,
+/// a lock held past the busy timeout) rather than because of the request: such failures
+/// are answered with 503 and Retry-After, and clear once the database is back.
+pub fn is_unavailable(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            [
+                "database or disk is full",
+                "disk i/o error",
+                "database is locked",
+                "unable to open database file",
+                "terminating connection",
+                "server closed the connection",
+                "connection refused",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "no connection to the server",
+                "could not connect",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+        }
+        _ => false,
+    }
+}
+
 pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
     if let DatabaseUrl::Sqlite(path) = url
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -333,5 +366,43 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://kaibo:secret@db/kaibo").unwrap();
         assert!(!url.redacted().contains("secret"));
         assert!(url.redacted().contains("****"));
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn an_unreachable_or_full_database_is_unavailable_and_a_bad_request_is_not() {
+        for (kind, message) in [
+            (DatabaseErrorKind::ClosedConnection, "connection closed"),
+            (
+                DatabaseErrorKind::UnableToSendCommand,
+                "SSL connection has been closed unexpectedly",
+            ),
+            (DatabaseErrorKind::Unknown, "database or disk is full"),
+            (
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            (DatabaseErrorKind::Unknown, "disk I/O error"),
+        ] {
+            assert!(super::is_unavailable(&db_error(kind, message)), "{message}");
+        }
+        for err in [
+            db_error(
+                DatabaseErrorKind::UniqueViolation,
+                "UNIQUE constraint failed",
+            ),
+            db_error(DatabaseErrorKind::CheckViolation, "CHECK constraint failed"),
+            Error::NotFound,
+        ] {
+            assert!(!super::is_unavailable(&err), "{err}");
+        }
     }
 }

@@ -181,6 +181,16 @@ pub fn record_attempt(
     now: DateTime<Utc>,
 ) -> Result<i32, RecordError> {
     write_tx(conn, |conn| {
+        // On PostgreSQL, concurrent submissions of one trainee queue on their user row,
+        // so each counts the attempts the others stored (SQLite's BEGIN IMMEDIATE already
+        // runs writers one at a time). Without it two would draw the same number.
+        if let DbConn::Postgres(pg) = conn {
+            crate::db::schema::users::table
+                .find(new.user_id)
+                .select(crate::db::schema::users::id)
+                .for_update()
+                .first::<i64>(pg)?;
+        }
         let taken: i64 = quiz_attempts::table
             .filter(quiz_attempts::user_id.eq(new.user_id))
             .filter(quiz_attempts::course_slug.eq(new.course))

@@ -91,6 +91,7 @@ impl OrderError {
             OrderError::NotDelivered => "not_delivered",
             OrderError::Refund(_) => "refund_failed",
             OrderError::Unavailable(_) => "unavailable",
+            OrderError::Db(e) if crate::db::is_unavailable(e) => "unavailable",
             OrderError::Db(_) => "internal",
         }
     }
@@ -108,6 +109,7 @@ impl OrderError {
             OrderError::NotYours => StatusCode::FORBIDDEN,
             OrderError::Refund(_) => StatusCode::BAD_GATEWAY,
             OrderError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            OrderError::Db(e) if crate::db::is_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
             OrderError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }

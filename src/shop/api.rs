@@ -128,6 +128,7 @@ fn order_error(err: &OrderError, locale: Locale) -> HttpResponse {
         tracing::error!(error = %e, "order placement failed");
     }
     let message = match err {
+        OrderError::Db(e) if crate::db::is_unavailable(e) => locale.t("errors.unavailable.title"),
         OrderError::Db(_) => locale.t("errors.internal.title"),
         other => other.message(locale),
     };
@@ -136,7 +137,7 @@ fn order_error(err: &OrderError, locale: Locale) -> HttpResponse {
         None => serde_json::json!({}),
     };
     let mut response = json_error(err.status(), err.code(), message, extra);
-    if matches!(err, OrderError::Unavailable(_)) {
+    if err.status() == StatusCode::SERVICE_UNAVAILABLE {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from(2u64));

@@ -449,3 +449,39 @@ async fn watch_reloads_edits_and_keeps_the_last_good_version_while_broken() {
     assert!(page.contains("Freshly edited text."));
     assert!(!page.contains("Broken text."));
 }
+
+/// Submissions of one quiz that arrive at once (two tabs, a double tap) are all stored,
+/// numbered 1, 2, 3…: none is refused as "no attempts left" on an unlimited quiz.
+#[tokio::test]
+async fn concurrent_submissions_of_one_quiz_are_all_stored() {
+    use diesel::prelude::*;
+    use kaibo::db::schema::quiz_attempts;
+    let app = spawn_app().await;
+    let course = kaibo::courses::loader::load_course(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("courses/first-live-sale"),
+    )
+    .course
+    .unwrap();
+    let module = &course.modules[0];
+    let client = trainee(&app).await;
+    let path = format!("/courses/{}/{}/quiz", course.slug, module.slug);
+    let fields = answers(&course, &module.slug, false);
+    let sent = (0..8).map(|_| submit(&app, &client, &path, &fields));
+    let statuses: Vec<u16> = futures_util::future::join_all(sent)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 303),
+        "{statuses:?}"
+    );
+    let mut conn = app.pool.get().unwrap();
+    let mut numbers: Vec<i32> = quiz_attempts::table
+        .filter(quiz_attempts::module_slug.eq(&module.slug))
+        .select(quiz_attempts::attempt_number)
+        .load(&mut conn)
+        .unwrap();
+    numbers.sort();
+    assert_eq!(numbers, (1..=8).collect::<Vec<_>>());
+}
