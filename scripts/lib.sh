@@ -217,8 +217,8 @@ prepare_flash_sale() {
 }
 
 # Memory of a process in KiB, from /proc/PID/status.
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # result_field FILE KEY: a value from the RESULT line a wrk script printed.
@@ -235,13 +235,81 @@ wrk_ms() {
         else { print "?" } }'
 }
 
-# server_problems: panics and errors in the server's log, for the report.
+# server_problems: panics and errors in the server's log, for the report: the count, and
+# each distinct (request, message, cause) once with how often it occurred.
 server_problems() {
-    local panics errors
-    panics=$(grep -c 'panicked' "$SERVER_LOG" 2>/dev/null || true)
-    errors=$(grep -c ' ERROR ' "$SERVER_LOG" 2>/dev/null || true)
-    echo "server log: ${panics:-0} panics, ${errors:-0} ERROR lines ($SERVER_LOG)"
-    if [ "${panics:-0}" != 0 ] || [ "${errors:-0}" != 0 ]; then
-        grep -E 'panicked| ERROR ' "$SERVER_LOG" | sed -E 's/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -10 | sed 's/^/    /'
-    fi
+    python3 - "$SERVER_LOG" <<'PY2'
+import re, sys, collections
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+panics = len(re.findall(r"panicked", text))
+events = collections.Counter()
+lines = text.split("\n")
+for i, line in enumerate(lines):
+    m = re.match(r"^\S+\s+(ERROR|WARN) (.*)$", line)
+    if not m:
+        continue
+    level, rest = m.groups()
+    req = re.search(r"http\.method=(\S+) .*?http\.target=(\S+)", rest)
+    where = f"{req.group(1)} {req.group(2)}: " if req else ""
+    msg = re.sub(r"^HTTP request\{.*?\}: ", "", rest)
+    msg = re.sub(r"exception\.details=.*", "", msg)[:160]
+    if "exception.message=" in rest:
+        continue  # the same error once more, from the request logger
+    cause = ""
+    for j in range(i + 1, min(i + 40, len(lines) - 1)):
+        if re.match(r"^\d{4}-\d\d-\d\dT", lines[j]):
+            break  # the next event
+        if lines[j].startswith("Caused by:"):
+            cause = " | cause: " + lines[j + 1].strip()
+            break
+    events[f"{level} {where}{msg}{cause}"] += 1
+errors = sum(n for k, n in events.items() if k.startswith("ERROR"))
+print(f"server log: {panics} panics, {errors} errors, {sum(events.values()) - errors} warnings ({sys.argv[1]})")
+for k, n in events.most_common(12):
+    print(f"    {n:>6} x {k}")
+PY2
+}
+
+# metrics_snapshot FILE: the server's /metrics (Prometheus text), if it has one.
+metrics_snapshot() { curl -fsS -m 10 -o "$1" "$BASE/metrics" 2>/dev/null || : >"$1"; }
+
+# metrics_report BEFORE AFTER: time spent inside the server per route between two
+# snapshots: requests, mean, and the histogram bucket that holds the p99.
+metrics_report() {
+    python3 - "$1" "$2" <<'PY'
+import collections, re, sys
+def read(path):
+    count, total, buckets = {}, {}, collections.defaultdict(dict)
+    for line in open(path, encoding="utf-8"):
+        m = re.match(r'kaibo_http_request_duration_seconds_(sum|count|bucket)\{(.*)\} (\S+)', line)
+        if not m:
+            continue
+        kind, labels, value = m.group(1), dict(re.findall(r'(\w+)="([^"]*)"', m.group(2))), float(m.group(3))
+        route = labels.get("route", "?")
+        if kind == "sum": total[route] = value
+        elif kind == "count": count[route] = value
+        else: buckets[route][labels["le"]] = value
+    return count, total, buckets
+c0, s0, b0 = read(sys.argv[1])
+c1, s1, b1 = read(sys.argv[2])
+if not c1:
+    print("server-side latency per route: the server has no /metrics")
+    sys.exit(0)
+print("server-side time per route during the load (from /metrics; p99 as the histogram bucket that holds it):")
+print(f"    {'route':<48} {'requests':>9} {'mean ms':>9} {'p99 <= ms':>10}")
+rows = []
+for route, n in c1.items():
+    dn = n - c0.get(route, 0)
+    if dn <= 0:
+        continue
+    mean = (s1[route] - s0.get(route, 0)) / dn * 1000
+    p99 = "?"
+    for le, v in sorted(b1[route].items(), key=lambda kv: float("inf") if kv[0] == "+Inf" else float(kv[0])):
+        if v - b0.get(route, {}).get(le, 0) >= 0.99 * dn:
+            p99 = "inf" if le == "+Inf" else f"{float(le) * 1000:g}"
+            break
+    rows.append((dn, route, mean, p99))
+for dn, route, mean, p99 in sorted(rows, reverse=True):
+    print(f"    {route:<48} {int(dn):>9} {mean:>9.1f} {p99:>10}")
+PY
 }

@@ -24,6 +24,7 @@
 #   LOAD_RSS_GROWTH_MB [32]        fail when RSS grows more than this after the warm-up
 #   LOAD_TRAINEES [40]             trainee accounts, each logged in once
 #   LOAD_TRAINEE_CONNECTIONS [32], LOAD_BUYER_CONNECTIONS [32], LOAD_INSTRUCTOR_CONNECTIONS [4]
+#   LOAD_JOURNEYS ["trainees buyers instructors"]  which journeys run (e.g. one alone)
 #   LOAD_CATALOG_SKUS [20000]      demo catalog size
 #   LOAD_POOL_SIZE                 the server's pool_size (default: the server's own, 8)
 #   LOAD_SERVER_ENV                more server settings, e.g. "KAIBO_WORKERS=4 KAIBO_LOG=warn"
@@ -57,6 +58,7 @@ LOAD_TRAINEES=${LOAD_TRAINEES:-40}
 LOAD_TRAINEE_CONNECTIONS=${LOAD_TRAINEE_CONNECTIONS:-32}
 LOAD_BUYER_CONNECTIONS=${LOAD_BUYER_CONNECTIONS:-32}
 LOAD_INSTRUCTOR_CONNECTIONS=${LOAD_INSTRUCTOR_CONNECTIONS:-4}
+LOAD_JOURNEYS=${LOAD_JOURNEYS:-trainees buyers instructors}
 COURSE=first-live-sale
 
 need_tools wrk curl python3
@@ -147,6 +149,8 @@ TRAINEE_IDS=$(sql "SELECT id FROM users WHERE email LIKE 'load-trainee-%' ORDER 
 
 # ------------------------------------------------------------------ the load
 backend=$(backend_name)
+LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+metrics_snapshot "$WORK/metrics-before.txt"
 log "running the mixed load for $LOAD_SECONDS s on $backend (RSS sampled every $LOAD_SAMPLE_SECONDS s)"
 : >"$WORK/rss.txt"
 (
@@ -159,36 +163,46 @@ log "running the mixed load for $LOAD_SECONDS s on $backend (RSS sampled every $
 SAMPLER_PID=$!
 
 common_wrk=(--latency --timeout 10s -d "${LOAD_SECONDS}s")
-LOAD_SESSIONS=$(IFS=,; echo "${TRAINEE_SESSIONS[*]}") LOAD_LESSONS=$LESSONS \
-LOAD_QUIZ_PATH=$QUIZ_PATH LOAD_QUIZ=$QUIZ_SPEC \
-    wrk -t2 -c"$LOAD_TRAINEE_CONNECTIONS" "${common_wrk[@]}" -s "$LOAD_LUA_DIR/trainee.lua" "$BASE" \
-    >"$WORK/trainees.out" 2>&1 &
-w1=$!
-LOAD_SHOP=$SHOP LOAD_SKU_IDS=$SKUS LOAD_HOT_SKU=$HOT_SKU LOAD_DEAL=$DEAL \
-    wrk -t2 -c"$LOAD_BUYER_CONNECTIONS" "${common_wrk[@]}" -s "$LOAD_LUA_DIR/buyer.lua" "$BASE" \
-    >"$WORK/buyers.out" 2>&1 &
-w2=$!
-LOAD_SESSIONS=$INSTRUCTOR_SESSION LOAD_COURSE=$COURSE LOAD_MODULES=$MODULES LOAD_TRAINEES=$TRAINEE_IDS \
-    wrk -t1 -c"$LOAD_INSTRUCTOR_CONNECTIONS" "${common_wrk[@]}" -s "$LOAD_LUA_DIR/instructor.lua" "$BASE" \
-    >"$WORK/instructors.out" 2>&1 &
-w3=$!
-wait "$w1" "$w2" "$w3" || true
+wrk_pids=()
+for j in $LOAD_JOURNEYS; do
+    case $j in
+        trainees)
+            LOAD_SESSIONS=$(IFS=,; echo "${TRAINEE_SESSIONS[*]}") LOAD_LESSONS=$LESSONS \
+            LOAD_QUIZ_PATH=$QUIZ_PATH LOAD_QUIZ=$QUIZ_SPEC \
+                wrk -t2 -c"$LOAD_TRAINEE_CONNECTIONS" "${common_wrk[@]}" -s "$LOAD_LUA_DIR/trainee.lua" "$BASE" \
+                >"$WORK/trainees.out" 2>&1 & ;;
+        buyers)
+            LOAD_SHOP=$SHOP LOAD_SKU_IDS=$SKUS LOAD_HOT_SKU=$HOT_SKU LOAD_DEAL=$DEAL \
+                wrk -t2 -c"$LOAD_BUYER_CONNECTIONS" "${common_wrk[@]}" -s "$LOAD_LUA_DIR/buyer.lua" "$BASE" \
+                >"$WORK/buyers.out" 2>&1 & ;;
+        instructors)
+            LOAD_SESSIONS=$INSTRUCTOR_SESSION LOAD_COURSE=$COURSE LOAD_MODULES=$MODULES LOAD_TRAINEE_IDS=$TRAINEE_IDS \
+                wrk -t1 -c"$LOAD_INSTRUCTOR_CONNECTIONS" "${common_wrk[@]}" -s "$LOAD_LUA_DIR/instructor.lua" "$BASE" \
+                >"$WORK/instructors.out" 2>&1 & ;;
+        *) die "unknown journey $j in LOAD_JOURNEYS" ;;
+    esac
+    wrk_pids+=($!)
+done
+wait "${wrk_pids[@]}" || true
 sleep 1
 kill "$SAMPLER_PID" 2>/dev/null || true
 wait "$SAMPLER_PID" 2>/dev/null || true
 SAMPLER_PID=""
 printf '%s %s\n' "$LOAD_SECONDS+" "$(rss_kb "$SERVER_PID")" >>"$WORK/rss.txt"
 HWM=$(hwm_kb "$SERVER_PID")
+LOADAVG_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+metrics_snapshot "$WORK/metrics-after.txt"
 alive=yes; kill -0 "$SERVER_PID" 2>/dev/null || alive=no
 
 # ------------------------------------------------------------------ report
 failures=()
 echo
 echo "== mixed load, $backend, ${LOAD_SECONDS} s, release build (machine: $(nproc) CPUs; wrk and the server share them)"
+echo "connections: trainees $LOAD_TRAINEE_CONNECTIONS ($LOAD_TRAINEES sessions), buyers $LOAD_BUYER_CONNECTIONS, instructors $LOAD_INSTRUCTOR_CONNECTIONS; load average before $LOADAVG_BEFORE, at the end $LOADAVG_AFTER"
 printf '%-12s %8s %9s %9s %9s %9s %9s %8s %8s %8s %8s\n' \
     journey requests 'req/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'max ms' 2xx 3xx 4xx 5xx
 total_rps=0
-for j in trainees buyers instructors; do
+for j in $LOAD_JOURNEYS; do
     f=$WORK/$j.out
     if ! grep -q '^RESULT ' "$f"; then
         echo "$j: wrk printed no result:"; sed 's/^/    /' "$f"
@@ -202,7 +216,7 @@ for j in trainees buyers instructors; do
     total_rps=$(awk -v a="$total_rps" -v b="$(result_field "$f" rps)" 'BEGIN { printf "%.1f", a + b }')
 done
 echo "all journeys: $total_rps requests/s"
-for j in trainees buyers instructors; do
+for j in $LOAD_JOURNEYS; do
     f=$WORK/$j.out
     grep -q '^RESULT ' "$f" || continue
     echo "$j: status codes $(result_field "$f" codes); socket errors: connect $(result_field "$f" connect_errors), read $(result_field "$f" read_errors), write $(result_field "$f" write_errors), timeouts $(result_field "$f" timeouts)"
@@ -213,7 +227,7 @@ for j in trainees buyers instructors; do
 done
 
 # Orders: the database agrees with what wrk was told.
-if grep -q '^RESULT ' "$WORK/buyers.out"; then
+if [ -f "$WORK/buyers.out" ] && grep -q '^RESULT ' "$WORK/buyers.out"; then
     acknowledged=$(result_field "$WORK/buyers.out" s2xx)
     placed=$(sql "SELECT count(*) FROM orders WHERE shop_user_id = $SHOP_USER")
     negative=$(sql "SELECT count(*) FROM skus WHERE stock < 0")
@@ -234,8 +248,13 @@ max_after=$(awk -v w="$LOAD_WARMUP_SECONDS" '$1 + 0 >= w && $2 > m { m = $2 } EN
 growth_kb=$(( ${last:-0} - ${warm:-0} ))
 echo "server memory: peak VmHWM $(mib "${HWM:-0}") MiB; RSS after the ${LOAD_WARMUP_SECONDS} s warm-up $(mib "${warm:-0}") MiB, at the end $(mib "${last:-0}") MiB, highest after warm-up $(mib "$max_after") MiB: growth $(mib "$growth_kb") MiB (limit $LOAD_RSS_GROWTH_MB MiB)"
 [ "$growth_kb" -le $(( LOAD_RSS_GROWTH_MB * 1024 )) ] || failures+=("memory: RSS grew $(mib "$growth_kb") MiB after the warm-up (limit $LOAD_RSS_GROWTH_MB)")
-[ "$alive" = yes ] || failures+=("the server was not running at the end")
+if [ "$alive" != yes ]; then
+    failures+=("the server was not running at the end")
+    echo "the server exited during the load; the end of its log:"
+    tail -5 "$SERVER_LOG" | cut -c1-300 | sed 's/^/    /'
+fi
 
+metrics_report "$WORK/metrics-before.txt" "$WORK/metrics-after.txt"
 server_problems
 grep -q 'panicked' "$SERVER_LOG" && failures+=("the server panicked (see its log)")
 if [ "${KEEP:-0}" = 1 ]; then echo "wrk outputs and the server log are in $WORK"; fi

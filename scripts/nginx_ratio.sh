@@ -21,7 +21,8 @@
 #   scripts/nginx_ratio.sh postgres://postgres@127.0.0.1:5432/test   # PostgreSQL (fresh
 #                                                                    # database, dropped after)
 #
-# Settings: NGINX_SECONDS [30], NGINX_CONNECTIONS [64], NGINX_THREADS [2], KEEP=1.
+# Settings: NGINX_SECONDS [30], NGINX_CONNECTIONS [64], NGINX_THREADS [2], KEEP=1,
+# LOAD_BIN (the server binary, default target/release/kaibo), NGINX_BIN.
 # nginx runs `worker_processes auto` (one per core) and Kaibo its default workers (one per
 # core), both with access logging off (Kaibo logs no line per request).
 #
@@ -108,11 +109,13 @@ run_wrk() { # NAME SECONDS URL [wrk args...]
 log "warm-up: 5 s each"
 run_wrk warm-nginx 5 "http://127.0.0.1:$NGINX_PORT/lesson.html"
 run_wrk warm-kaibo 5 "$BASE$LESSON" -H "Cookie: $cookie"
+LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "nginx: ${NGINX_SECONDS} s, $NGINX_THREADS threads, $NGINX_CONNECTIONS connections"
 run_wrk nginx "$NGINX_SECONDS" "http://127.0.0.1:$NGINX_PORT/lesson.html"
 log "kaibo: ${NGINX_SECONDS} s, $NGINX_THREADS threads, $NGINX_CONNECTIONS connections"
 run_wrk kaibo "$NGINX_SECONDS" "$BASE$LESSON" -H "Cookie: $cookie"
 
+LOADAVG_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # The session must still be valid and the page the logged-in lesson: a redirect to the
 # login page would count as a success in wrk's figures.
 code=$(curl -sS -H "Cookie: $cookie" -o "$WORK/after.html" -w '%{http_code}' "$BASE$LESSON")
@@ -128,6 +131,7 @@ ratio=$(awk -v k="$k_rps" -v n="$n_rps" 'BEGIN { printf "%.3f", k / n }')
 k_errs=$(errs kaibo); n_errs=$(errs nginx)
 echo
 echo "== authenticated lesson page vs static file, $(backend_name), $NGINX_THREADS threads, $NGINX_CONNECTIONS connections, ${NGINX_SECONDS} s each, $size bytes"
+echo "load average before $LOADAVG_BEFORE, after $LOADAVG_AFTER ($(nproc) CPUs; wrk runs on the same machine)"
 printf '%-8s %10s %9s %9s %9s %s\n' server 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'errors'
 printf '%-8s %10s %9s %9s %9s %s\n' nginx "$n_rps" "$(p nginx 50)" "$(p nginx 90)" "$n_p99" "non-2xx/3xx ${n_errs:-0}; $(sock nginx)"
 printf '%-8s %10s %9s %9s %9s %s\n' kaibo "$k_rps" "$(p kaibo 50)" "$(p kaibo 90)" "$k_p99" "non-2xx/3xx ${k_errs:-0}; $(sock kaibo)"

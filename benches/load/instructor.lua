@@ -4,13 +4,13 @@
 --   20 % one trainee            GET /instructor/courses/<course>/trainees/<id>
 --   10 % the course list        GET /instructor/courses
 -- Environment: LOAD_LUA_DIR, LOAD_SESSIONS ("cookie|csrf,..."), LOAD_COURSE (slug),
--- LOAD_MODULES (module slugs with a quiz), LOAD_TRAINEES (user ids), comma-separated.
+-- LOAD_MODULES (module slugs with a quiz), LOAD_TRAINEE_IDS (user ids), comma-separated.
 local common = dofile(os.getenv("LOAD_LUA_DIR") .. "/common.lua")
 
 local sessions = common.sessions("LOAD_SESSIONS")
 local course = os.getenv("LOAD_COURSE")
 local modules = common.split(os.getenv("LOAD_MODULES"), ",")
-local trainees = common.split(os.getenv("LOAD_TRAINEES"), ",")
+local trainees = common.split(os.getenv("LOAD_TRAINEE_IDS"), ",")
 local base = "/instructor/courses/" .. course
 
 request = function()
