@@ -1,5 +1,6 @@
 //! One integration-test binary: every test starts the real app and talks HTTP.
 
+mod a11y;
 mod accounts;
 mod analytics;
 mod browser;
@@ -8,15 +9,18 @@ mod cli;
 mod course_check;
 mod courses;
 mod desk;
+mod fuzz_inputs;
 mod helpers;
 mod live;
 mod live_journey;
+mod main_pages;
 mod metrics;
 mod order_concurrency;
 mod order_crash;
 mod order_journey;
 mod order_properties;
 mod orders;
+mod page_weight;
 mod profile;
 mod progress;
 mod routes;
@@ -28,3 +32,4 @@ mod shop_pages;
 mod supplier_api;
 mod supplier_orders;
 mod supplier_portal;
+mod two_instances;
