@@ -36,35 +36,25 @@ pub(crate) async fn wait_done(app: &TestApp, id: i64, ms: i64) -> (String, i64, 
     );
 }
 
-/// Starts a 10-minute show at 60×, fixes its seed, and returns its id.
+/// Starts a 10-minute show at 60× with a fixed seed and returns its id. The seed is
+/// random when a trainee starts a show over HTTP; a test fixes it through the service,
+/// so no tick of the app's show worker can run with another seed first.
 async fn start_show(f: &ShopFixture, seed: i64) -> i64 {
-    let r = f
-        .app
-        .post_form_with(
-            &f.creator,
-            "/studio/shows",
-            &[("minutes", "10"), ("speed", "60"), ("mode", "sandbox")],
-        )
-        .await;
-    assert_eq!(r.status(), 303, "show started");
-    let id: i64 = location(&r)
-        .trim_start_matches("/studio/shows/")
-        .parse()
-        .unwrap();
-    // The seed is random in production; a test fixes it before the first tick.
     let mut conn = f.app.pool.get().unwrap();
-    let setup: String = shows::table
-        .find(id)
-        .select(shows::setup)
-        .first(&mut conn)
-        .unwrap();
-    let mut json: serde_json::Value = serde_json::from_str(&setup).unwrap();
-    json["seed"] = serde_json::json!(seed);
-    diesel::update(shows::table.find(id))
-        .set((shows::seed.eq(seed), shows::setup.eq(json.to_string())))
-        .execute(&mut conn)
-        .unwrap();
-    id
+    let request = kaibo::live::service::StartRequest {
+        mode: Mode::Sandbox,
+        minutes: 10,
+        speed: 60,
+    };
+    kaibo::live::service::start(
+        &mut conn,
+        f.creator_id,
+        &request,
+        Some(seed as u64),
+        f.app.clock_now(),
+    )
+    .unwrap()
+    .id
 }
 
 pub(crate) fn advance(app: &TestApp, secs: i64) {
@@ -73,7 +63,7 @@ pub(crate) fn advance(app: &TestApp, secs: i64) {
 
 /// The scripted trainee: pin, a flash deal, answer the first questions, then let the
 /// show run to its end. Returns the show id.
-async fn scripted_show(f: &ShopFixture, seed: i64) -> i64 {
+pub(crate) async fn scripted_show(f: &ShopFixture, seed: i64) -> i64 {
     let id = start_show(f, seed).await;
     let p = &f.products[0];
     advance(&f.app, 1); // one real second = one simulated minute

@@ -16,13 +16,12 @@ use fantoccini::Client;
 use kaibo::accounts::domain::{Email, Role};
 use kaibo::accounts::users;
 use kaibo::courses::model::Course;
-use kaibo::db::schema::{show_comments, shows, suppliers};
+use kaibo::db::schema::suppliers;
 use kaibo::orders::{Mode, shop};
 
 use crate::browser::{Driver, log_in_to, open_browser};
 use crate::courses::{answers, submit};
 use crate::helpers::*;
-use crate::live::{advance, wait_done};
 use crate::shop_fixture::{ShopFixture, shop_fixture};
 
 /// The bundled course (`courses/first-live-sale`), as the app loads it.
@@ -215,104 +214,10 @@ async fn course_side() -> CourseSide {
     )
 }
 
-/// A 10-minute sandbox show at 60×: pin, a flash deal, two answers, run to the end.
-async fn run_show(f: &ShopFixture) -> i64 {
-    let r = f
-        .app
-        .post_form_with(
-            &f.creator,
-            "/studio/shows",
-            &[("minutes", "10"), ("speed", "60"), ("mode", "sandbox")],
-        )
-        .await;
-    assert_eq!(r.status(), 303, "show started");
-    let id: i64 = location(&r)
-        .trim_start_matches("/studio/shows/")
-        .parse()
-        .unwrap();
-    {
-        // A fixed seed, so the pages are the same on every run.
-        let mut conn = f.app.pool.get().unwrap();
-        let setup: String = shows::table
-            .find(id)
-            .select(shows::setup)
-            .first(&mut conn)
-            .unwrap();
-        let mut json: serde_json::Value = serde_json::from_str(&setup).unwrap();
-        json["seed"] = serde_json::json!(7);
-        diesel::update(shows::table.find(id))
-            .set((shows::seed.eq(7), shows::setup.eq(json.to_string())))
-            .execute(&mut conn)
-            .unwrap();
-    }
-    let p = &f.products[0];
-    advance(&f.app, 1);
-    let r = f
-        .app
-        .post_form_with(
-            &f.creator,
-            &format!("/studio/shows/{id}/pin"),
-            &[("product", &p.product_id.to_string())],
-        )
-        .await;
-    assert_eq!(r.status(), 303, "pinned");
-    advance(&f.app, 1);
-    let price = format!("{:.2}", (p.price_fen as f64 * 0.8).round() / 100.0);
-    let r = f
-        .app
-        .post_form_with(
-            &f.creator,
-            &format!("/studio/shows/{id}/deal"),
-            &[
-                ("sku", &p.sku_id.to_string()),
-                ("price", &price),
-                ("quantity", "5"),
-                ("minutes", "3"),
-                ("per_buyer", "2"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303, "deal started");
-    wait_done(&f.app, id, 120_000).await;
-    advance(&f.app, 2);
-    wait_done(&f.app, id, 240_000).await;
-    let questions: Vec<i64> = show_comments::table
-        .filter(show_comments::show_id.eq(id))
-        .order(show_comments::comment_id)
-        .select(show_comments::comment_id)
-        .limit(2)
-        .load(&mut f.app.pool.get().unwrap())
-        .unwrap();
-    for q in &questions {
-        let r = f
-            .app
-            .post_form_with(
-                &f.creator,
-                &format!("/studio/shows/{id}/answer"),
-                &[
-                    ("comment", &q.to_string()),
-                    (
-                        "reply",
-                        "The supplier ships within two days, with tracking.",
-                    ),
-                ],
-            )
-            .await;
-        assert_eq!(r.status(), 303, "answered");
-    }
-    advance(&f.app, 10);
-    let (status, done, _) = wait_done(&f.app, id, 600_000).await;
-    assert_eq!(
-        (status.as_str(), done),
-        ("ended", 600_000),
-        "the show ended"
-    );
-    id
-}
-
 async fn shop_side() -> (ShopFixture, i64, String, PageCookie) {
     let f = shop_fixture(Mode::Sandbox, 3).await;
-    let show_id = run_show(&f).await;
+    // The same scripted show as the live tests (seed 7): pin, a flash deal, two answers.
+    let show_id = crate::live::scripted_show(&f, 7).await;
 
     // A supplier account that manages the first product's supplier, with the show's
     // orders routed to it.
