@@ -825,7 +825,7 @@ impl Engine {
     }
 
     /// Applies `actions` (the caller passes each action exactly once, in log order, when
-    /// `at_ms <= now_ms() + 1000`; actions from the past are applied now), then advances one
+    /// `at_ms < now_ms() + 1000`; actions from the past are applied now), then advances one
     /// simulated second. After [`Engine::finished`], returns an empty tick and changes
     /// nothing. The tick in which `End` is applied is the last one: everybody leaves.
     pub fn step(&mut self, actions: &[Action]) -> Tick {
@@ -876,7 +876,7 @@ impl Engine {
             let from = self.cursor.min(actions.len());
             let horizon = self.now_ms() + TICK_MS;
             let mut to = from;
-            while to < actions.len() && actions[to].at_ms <= horizon {
+            while to < actions.len() && actions[to].at_ms < horizon {
                 to += 1;
             }
             self.cursor = to;
@@ -1601,7 +1601,7 @@ mod tests {
         let mut ticks = Vec::new();
         while !e.finished() {
             let mut feed = std::mem::take(&mut answers);
-            while cursor < actions.len() && actions[cursor].at_ms <= e.now_ms() + 1000 {
+            while cursor < actions.len() && actions[cursor].at_ms < e.now_ms() + 1000 {
                 feed.push(actions[cursor].clone());
                 cursor += 1;
             }
@@ -1705,6 +1705,23 @@ mod tests {
         assert!(e.finished());
     }
 
+    /// The tick worker runs an engine up to the time it claimed, and the service stamps
+    /// an action recorded later at that time or after. An action exactly on the claimed
+    /// boundary must land in the same tick for the kept engine as for a replay of the
+    /// whole log, or the same seed and actions give two different shows.
+    #[test]
+    fn an_action_on_a_boundary_already_reached_lands_as_in_a_replay() {
+        let boundary = 60_000;
+        let full = vec![pin(0, 1), pin(boundary, 2)];
+        let (whole, whole_summary) = run(show_config(5), &full);
+        let mut kept = Engine::new(show_config(5));
+        let mut ticks = kept.run_until(&full[..1], boundary);
+        assert_eq!(kept.now_ms(), boundary);
+        ticks.extend(kept.run_until(&full, u64::MAX));
+        assert_eq!(kept.summary().digest, whole_summary.digest);
+        assert!(ticks == whole, "the kept engine's ticks differ from the replay's");
+    }
+
     #[test]
     fn stepping_by_hand_matches_run_until() {
         let actions = show_actions();
@@ -1714,7 +1731,7 @@ mod tests {
         let mut ticks = Vec::new();
         while !e.finished() {
             let start = cursor;
-            while cursor < actions.len() && actions[cursor].at_ms <= e.now_ms() + 1000 {
+            while cursor < actions.len() && actions[cursor].at_ms < e.now_ms() + 1000 {
                 cursor += 1;
             }
             ticks.push(e.step(&actions[start..cursor]));
@@ -2137,9 +2154,10 @@ mod tests {
             .map(|c| c.1)
             .sum();
         assert_eq!(s.products.iter().map(|p| p.clicks).sum::<u32>(), clicks);
-        // The pin at 300 000 ms lands in the tick starting at 299 000 ms.
-        assert_eq!(s.products[0].pinned_ms, 299_000);
-        assert_eq!(s.products[1].pinned_ms, 121_000);
+        // The pin at 300 000 ms lands in the tick starting at 300 000 ms: product 1 was
+        // pinned for ticks 0..300, product 2 for the last two minutes.
+        assert_eq!(s.products[0].pinned_ms, 300_000);
+        assert_eq!(s.products[1].pinned_ms, 120_000);
         // Comment ids are sequential from 1, keys unique.
         let ids: Vec<u64> = ticks
             .iter()
