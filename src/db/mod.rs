@@ -25,6 +25,20 @@ pub enum DbConn {
     Postgres(PgConnection),
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection. For statements the
+/// `MultiConnection` cannot express (upserts) and for hot paths: on the backend's own
+/// connection diesel builds a statement's SQL once and keeps it prepared, where the
+/// `MultiConnection` builds it again on every call.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 

@@ -1719,7 +1719,10 @@ mod tests {
         assert_eq!(kept.now_ms(), boundary);
         ticks.extend(kept.run_until(&full, u64::MAX));
         assert_eq!(kept.summary().digest, whole_summary.digest);
-        assert!(ticks == whole, "the kept engine's ticks differ from the replay's");
+        assert!(
+            ticks == whole,
+            "the kept engine's ticks differ from the replay's"
+        );
     }
 
     #[test]

@@ -90,12 +90,13 @@ pub async fn place_order_at(
     let (order, lines, parts, declined, replayed) = if in_process {
         state
             .write(
-                move |conn| match place::reserve(conn, &request, &links, now)? {
+                move |conn| match place::reserve_in(conn, &request, &links, now)? {
                     place::Reserved::Replay(order) => finish(conn, order, true, None),
-                    place::Reserved::Fresh(order) => {
+                    place::Reserved::Fresh(order, lines) => {
                         let outcome = place::pay(&order, request.method, request.card.as_ref());
-                        let order = place::settle(conn, order.id, &outcome, now)?;
-                        finish(conn, order, false, outcome.result.err())
+                        let (order, lines, parts) =
+                            place::settle_in(conn, order, lines, &outcome, now)?;
+                        Ok((order, lines, parts, outcome.result.err(), false))
                     }
                 },
             )
@@ -110,15 +111,14 @@ pub async fn place_order_at(
                     .write(move |conn| finish(conn, order, true, None))
                     .await?
             }
-            place::Reserved::Fresh(order) => {
+            place::Reserved::Fresh(order, _) => {
                 let outcome = place::pay(&order, new.method, new.card.as_ref());
                 let order_id = order.id;
-                state
-                    .write(move |conn| {
-                        let order = place::settle(conn, order_id, &outcome, now)?;
-                        finish(conn, order, false, outcome.result.err())
-                    })
-                    .await?
+                let declined = outcome.result.err();
+                let (order, lines, parts) = state
+                    .write(move |conn| place::settle(conn, order_id, &outcome, now))
+                    .await?;
+                (order, lines, parts, declined, false)
             }
         }
     };

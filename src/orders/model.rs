@@ -3,11 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
 use crate::db::schema::{
     after_sales, case_notes, flash_deals, order_events, order_lines, orders, payments,
     supplier_orders,
 };
+use crate::db::{DbConn, on_backend};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = orders)]
@@ -193,10 +193,32 @@ impl Actor {
 }
 
 /// What an event is about; the ids say which record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
     Order,
     SupplierOrder(i64),
     Case(i64),
+}
+
+impl Subject {
+    /// The stored entity name and the supplier order and case ids.
+    fn columns(self) -> (&'static str, Option<i64>, Option<i64>) {
+        match self {
+            Subject::Order => ("order", None, None),
+            Subject::SupplierOrder(id) => ("supplier_order", Some(id), None),
+            Subject::Case(id) => ("case", None, Some(id)),
+        }
+    }
+}
+
+/// One event of several appended together by [`record_events`].
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub subject: Subject,
+    pub from: Option<&'static str>,
+    pub to: &'static str,
+    pub actor: Actor,
+    pub reason: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -211,25 +233,60 @@ pub fn record_event(
     reason: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let (entity, so, case) = match subject {
-        Subject::Order => ("order", None, None),
-        Subject::SupplierOrder(id) => ("supplier_order", Some(id), None),
-        Subject::Case(id) => ("case", None, Some(id)),
-    };
-    diesel::insert_into(order_events::table)
-        .values((
-            order_events::order_id.eq(order_id),
-            order_events::supplier_order_id.eq(so),
-            order_events::case_id.eq(case),
-            order_events::mode.eq(mode),
-            order_events::entity.eq(entity),
-            order_events::from_status.eq(from),
-            order_events::to_status.eq(to),
-            order_events::actor.eq(actor.label()),
-            order_events::reason.eq(reason),
-            order_events::at.eq(at),
-        ))
-        .execute(conn)?;
+    let (entity, so, case) = subject.columns();
+    on_backend!(conn, |c| {
+        diesel::insert_into(order_events::table)
+            .values((
+                order_events::order_id.eq(order_id),
+                order_events::supplier_order_id.eq(so),
+                order_events::case_id.eq(case),
+                order_events::mode.eq(mode),
+                order_events::entity.eq(entity),
+                order_events::from_status.eq(from),
+                order_events::to_status.eq(to),
+                order_events::actor.eq(actor.label()),
+                order_events::reason.eq(reason),
+                order_events::at.eq(at),
+            ))
+            .execute(c)
+    })?;
+    Ok(())
+}
+
+/// Appends `events` in this order, in one statement.
+pub fn record_events(
+    conn: &mut DbConn,
+    order_id: i64,
+    mode: &str,
+    events: &[NewEvent],
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let rows: Vec<_> = events
+        .iter()
+        .map(|e| {
+            let (entity, so, case) = e.subject.columns();
+            (
+                order_events::order_id.eq(order_id),
+                order_events::supplier_order_id.eq(so),
+                order_events::case_id.eq(case),
+                order_events::mode.eq(mode),
+                order_events::entity.eq(entity),
+                order_events::from_status.eq(e.from),
+                order_events::to_status.eq(e.to),
+                order_events::actor.eq(e.actor.label()),
+                order_events::reason.eq(e.reason.as_str()),
+                order_events::at.eq(at),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    on_backend!(conn, |c| {
+        diesel::insert_into(order_events::table)
+            .values(&rows)
+            .execute(c)
+    })?;
     Ok(())
 }
 

@@ -11,16 +11,17 @@ use sha2::{Digest, Sha256};
 
 use super::error::OrderError;
 use super::links;
-use super::model::{self, Actor, Line, Order, Subject, record_event};
+use super::model::{
+    self, Actor, Line, NewEvent, Order, Subject, SupplierOrder, record_event, record_events,
+};
 use super::payments::{CardNumber, Charge, Method, PayError, gateway_for};
 use super::state::{Mode, OrderStatus};
 use super::{money, routing};
-use crate::catalog::model::{Product, Sku};
 use crate::db::schema::{
     deal_purchases, flash_deals, idempotency_keys, order_lines, orders, payments, products,
     showcase_items, skus,
 };
-use crate::db::{DbConn, write_tx};
+use crate::db::{DbConn, on_backend, write_tx};
 
 pub const MAX_LINES: usize = 20;
 pub const MAX_QUANTITY: i64 = 99;
@@ -94,8 +95,8 @@ pub fn request_hash(order: &NewOrder) -> String {
 
 #[derive(Debug, Clone)]
 pub enum Reserved {
-    /// A new order, waiting for its payment.
-    Fresh(Order),
+    /// A new order, waiting for its payment, and its lines.
+    Fresh(Order, Vec<Line>),
     /// The key was seen before with the same request: that order, as it is now.
     Replay(Order),
 }
@@ -136,14 +137,14 @@ fn normalise(lines: &[NewLine]) -> Result<Vec<(usize, NewLine)>, OrderError> {
     Ok(merged.into_values().collect())
 }
 
-fn sku_label(sku: &Sku) -> String {
-    let parts: Vec<&str> = [sku.size.as_deref(), sku.colour.as_deref()]
+fn sku_label(code: &str, size: Option<&str>, colour: Option<&str>) -> String {
+    let parts: Vec<&str> = [size, colour]
         .into_iter()
         .flatten()
         .filter(|s| !s.is_empty())
         .collect();
     if parts.is_empty() {
-        sku.sku_code.clone()
+        code.to_string()
     } else {
         parts.join(" / ")
     }
@@ -156,137 +157,141 @@ pub fn reserve(
     keys: &links::LinkKey,
     now: NaiveDateTime,
 ) -> Result<Reserved, OrderError> {
+    write_tx(conn, |conn| reserve_in(conn, new, keys, now))
+}
+
+/// What placement reads of a SKU in one statement: the product it belongs to, its
+/// supplier, its label parts, the product's title, cost and commission, and this shop's
+/// price (none if the shop does not sell the product).
+type SkuFacts = (
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i32,
+    Option<i64>,
+);
+
+/// [`reserve`] inside a transaction the caller holds (a job of the writer). Few
+/// statements, each on the backend's own connection: this is the hot path of a sale.
+pub fn reserve_in(
+    conn: &mut DbConn,
+    new: &NewOrder,
+    keys: &links::LinkKey,
+    now: NaiveDateTime,
+) -> Result<Reserved, OrderError> {
     let lines = normalise(&new.lines)?;
     let hash = request_hash(new);
-    write_tx(conn, |conn| {
-        // The key first: a concurrent twin waits here for this transaction, then sees it.
-        let insert = diesel::insert_into(idempotency_keys::table)
+    // The key first: a concurrent twin waits here for this transaction, then sees it.
+    let fresh = on_backend!(conn, |c| {
+        diesel::insert_into(idempotency_keys::table)
             .values((
                 idempotency_keys::shop_user_id.eq(new.shop_user_id),
                 idempotency_keys::key.eq(&new.idempotency_key),
                 idempotency_keys::request_hash.eq(&hash),
                 idempotency_keys::created_at.eq(now),
             ))
-            .on_conflict_do_nothing();
-        let fresh = match conn {
-            DbConn::Sqlite(c) => insert.execute(c)?,
-            DbConn::Postgres(c) => insert.execute(c)?,
-        };
-        if fresh == 0 {
-            let (stored_hash, order_id): (String, Option<i64>) = idempotency_keys::table
-                .find((new.shop_user_id, &new.idempotency_key))
-                .select((idempotency_keys::request_hash, idempotency_keys::order_id))
-                .first(conn)?;
-            if stored_hash != hash {
-                return Err(OrderError::KeyReused);
-            }
-            let order = match order_id {
-                Some(id) => model::find_order(conn, id)?,
-                None => None,
-            };
-            return order.map(Reserved::Replay).ok_or(OrderError::NotFound);
+            .on_conflict_do_nothing()
+            .execute(c)
+    })?;
+    if fresh == 0 {
+        let (stored_hash, order_id): (String, Option<i64>) = idempotency_keys::table
+            .find((new.shop_user_id, &new.idempotency_key))
+            .select((idempotency_keys::request_hash, idempotency_keys::order_id))
+            .first(conn)?;
+        if stored_hash != hash {
+            return Err(OrderError::KeyReused);
         }
+        let order = match order_id {
+            Some(id) => model::find_order(conn, id)?,
+            None => None,
+        };
+        return order.map(Reserved::Replay).ok_or(OrderError::NotFound);
+    }
 
-        let mut taken: Vec<Line> = Vec::with_capacity(lines.len());
-        for (n, line) in &lines {
-            let n = *n;
-            let (sku, product): (Sku, Product) = skus::table
+    let mut taken: Vec<Line> = Vec::with_capacity(lines.len());
+    for (n, line) in &lines {
+        let n = *n;
+        let facts: Option<SkuFacts> = on_backend!(conn, |c| {
+            skus::table
                 .inner_join(products::table)
-                .filter(skus::id.eq(line.sku_id))
-                .select((Sku::as_select(), Product::as_select()))
-                .first(conn)
-                .optional()?
-                .ok_or(OrderError::UnknownSku { line: n })?;
-            // The server's price: the showcase's, or the running deal's.
-            let shop_price: i64 = showcase_items::table
-                .find((new.shop_user_id, product.id))
-                .select(showcase_items::price_fen)
-                .first(conn)
-                .optional()?
-                .ok_or(OrderError::NotInShop { line: n })?;
-            let q = line.quantity;
-            let mut price = shop_price;
-            if let Some(deal_id) = line.deal_id {
-                let deal = model::find_deal(conn, deal_id)?
-                    .filter(|d| d.shop_user_id == new.shop_user_id && d.sku_id == sku.id)
-                    .ok_or(OrderError::UnknownDeal { line: n })?;
-                if !deal.is_running(now) {
-                    return Err(OrderError::DealEnded { line: n });
-                }
-                let took = diesel::update(
-                    flash_deals::table
-                        .filter(flash_deals::id.eq(deal_id))
-                        .filter((flash_deals::sold + q as i32).le(flash_deals::quantity)),
+                .left_join(
+                    showcase_items::table.on(showcase_items::product_id
+                        .eq(products::id)
+                        .and(showcase_items::user_id.eq(new.shop_user_id))),
                 )
-                .set(flash_deals::sold.eq(flash_deals::sold + q as i32))
-                .execute(conn)?;
-                if took == 0 {
-                    return Err(OrderError::DealSoldOut {
-                        line: n,
-                        left: deal.left() as i64,
-                    });
-                }
-                let upsert = diesel::insert_into(deal_purchases::table)
-                    .values((
-                        deal_purchases::deal_id.eq(deal_id),
-                        deal_purchases::buyer_key.eq(&new.buyer.key),
-                        deal_purchases::quantity.eq(q as i32),
-                    ))
-                    .on_conflict((deal_purchases::deal_id, deal_purchases::buyer_key))
-                    .do_update()
-                    .set(deal_purchases::quantity.eq(deal_purchases::quantity + q as i32));
-                match conn {
-                    DbConn::Sqlite(c) => upsert.execute(c)?,
-                    DbConn::Postgres(c) => upsert.execute(c)?,
-                };
-                let bought: i32 = deal_purchases::table
-                    .find((deal_id, &new.buyer.key))
-                    .select(deal_purchases::quantity)
-                    .first(conn)?;
-                if bought > deal.per_buyer_limit {
-                    return Err(OrderError::DealLimit {
-                        line: n,
-                        limit: deal.per_buyer_limit as i64,
-                    });
-                }
-                price = deal.price_fen;
-            }
-            let took = diesel::update(
+                .filter(skus::id.eq(line.sku_id))
+                .select((
+                    skus::product_id,
+                    skus::supplier_id,
+                    skus::sku_code,
+                    skus::size,
+                    skus::colour,
+                    products::title,
+                    products::cost_fen,
+                    products::commission_bp,
+                    showcase_items::price_fen.nullable(),
+                ))
+                .first(c)
+                .optional()
+        })?;
+        let Some((product_id, supplier_id, sku_code, size, colour, title, cost, bp, shop_price)) =
+            facts
+        else {
+            return Err(OrderError::UnknownSku { line: n });
+        };
+        // The server's price: the showcase's, or the running deal's.
+        let shop_price = shop_price.ok_or(OrderError::NotInShop { line: n })?;
+        let q = line.quantity as i32;
+        let price = match line.deal_id {
+            Some(deal_id) => take_deal(conn, new, n, deal_id, line.sku_id, q, now)?,
+            None => shop_price,
+        };
+        let took = on_backend!(conn, |c| {
+            diesel::update(
                 skus::table
-                    .filter(skus::id.eq(sku.id))
-                    .filter(skus::stock.ge(q as i32)),
+                    .filter(skus::id.eq(line.sku_id))
+                    .filter(skus::stock.ge(q)),
             )
-            .set(skus::stock.eq(skus::stock - q as i32))
-            .execute(conn)?;
-            if took == 0 {
-                let left: i32 = skus::table.find(sku.id).select(skus::stock).first(conn)?;
-                return Err(OrderError::SoldOut {
-                    line: n,
-                    left: left.max(0) as i64,
-                });
-            }
-            taken.push(Line {
-                id: 0,
-                order_id: 0,
-                supplier_order_id: None,
-                product_id: product.id,
-                sku_id: sku.id,
-                supplier_id: sku.supplier_id,
-                deal_id: line.deal_id,
-                title: product.title.clone(),
-                sku_label: sku_label(&sku),
-                quantity: q as i32,
-                unit_price_fen: price,
-                unit_cost_fen: product.cost_fen,
-                commission_bp: product.commission_bp,
-                refunded_fen: 0,
-                returned_quantity: 0,
+            .set(skus::stock.eq(skus::stock - q))
+            .execute(c)
+        })?;
+        if took == 0 {
+            let left: i32 = skus::table
+                .find(line.sku_id)
+                .select(skus::stock)
+                .first(conn)?;
+            return Err(OrderError::SoldOut {
+                line: n,
+                left: left.max(0) as i64,
             });
         }
+        taken.push(Line {
+            id: 0,
+            order_id: 0,
+            supplier_order_id: None,
+            product_id,
+            sku_id: line.sku_id,
+            supplier_id,
+            deal_id: line.deal_id,
+            title,
+            sku_label: sku_label(&sku_code, size.as_deref(), colour.as_deref()),
+            quantity: q,
+            unit_price_fen: price,
+            unit_cost_fen: cost,
+            commission_bp: bp,
+            refunded_fen: 0,
+            returned_quantity: 0,
+        });
+    }
 
-        let total: i64 = taken.iter().map(Line::total_fen).sum();
-        let (commission, earnings) = money::kept_earnings(&taken, new.fee_bp);
-        let reference = links::new_reference();
+    let total: i64 = taken.iter().map(Line::total_fen).sum();
+    let (commission, earnings) = money::kept_earnings(&taken, new.fee_bp);
+    let reference = links::new_reference();
+    let order: Order = on_backend!(conn, |c| {
         diesel::insert_into(orders::table)
             .values((
                 orders::reference.eq(&reference),
@@ -312,9 +317,12 @@ pub fn reserve(
                 orders::created_at.eq(now),
                 orders::updated_at.eq(now),
             ))
-            .execute(conn)?;
-        let order = model::order_by_reference(conn, &reference)?.ok_or(OrderError::NotFound)?;
-        for line in &taken {
+            .returning(Order::as_returning())
+            .get_result(c)
+    })?;
+    let mut stored = Vec::with_capacity(taken.len());
+    for line in &taken {
+        let row: Line = on_backend!(conn, |c| {
             diesel::insert_into(order_lines::table)
                 .values((
                     order_lines::order_id.eq(order.id),
@@ -331,24 +339,89 @@ pub fn reserve(
                     order_lines::refunded_fen.eq(0),
                     order_lines::returned_quantity.eq(0),
                 ))
-                .execute(conn)?;
-        }
+                .returning(Line::as_returning())
+                .get_result(c)
+        })?;
+        stored.push(row);
+    }
+    on_backend!(conn, |c| {
         diesel::update(idempotency_keys::table.find((new.shop_user_id, &new.idempotency_key)))
             .set(idempotency_keys::order_id.eq(order.id))
-            .execute(conn)?;
-        record_event(
-            conn,
-            order.id,
-            &order.mode,
-            Subject::Order,
-            None,
-            OrderStatus::PendingPayment.as_str(),
-            &Actor::Buyer,
-            "placed",
-            now,
-        )?;
-        Ok(Reserved::Fresh(order))
-    })
+            .execute(c)
+    })?;
+    record_event(
+        conn,
+        order.id,
+        &order.mode,
+        Subject::Order,
+        None,
+        OrderStatus::PendingPayment.as_str(),
+        &Actor::Buyer,
+        "placed",
+        now,
+    )?;
+    Ok(Reserved::Fresh(order, stored))
+}
+
+/// Takes `q` units of a running flash deal for this buyer and returns the deal's price.
+/// One conditional update takes the units if the deal is this shop's, for this SKU,
+/// running and not sold out; only a refusal reads the deal to say why.
+fn take_deal(
+    conn: &mut DbConn,
+    new: &NewOrder,
+    n: usize,
+    deal_id: i64,
+    sku_id: i64,
+    q: i32,
+    now: NaiveDateTime,
+) -> Result<i64, OrderError> {
+    let took: Option<(i64, i32)> = on_backend!(conn, |c| {
+        diesel::update(
+            flash_deals::table
+                .filter(flash_deals::id.eq(deal_id))
+                .filter(flash_deals::shop_user_id.eq(new.shop_user_id))
+                .filter(flash_deals::sku_id.eq(sku_id))
+                .filter(flash_deals::starts_at.le(now))
+                .filter(flash_deals::ends_at.gt(now))
+                .filter((flash_deals::sold + q).le(flash_deals::quantity)),
+        )
+        .set(flash_deals::sold.eq(flash_deals::sold + q))
+        .returning((flash_deals::price_fen, flash_deals::per_buyer_limit))
+        .get_result(c)
+        .optional()
+    })?;
+    let Some((price, limit)) = took else {
+        let deal = model::find_deal(conn, deal_id)?
+            .filter(|d| d.shop_user_id == new.shop_user_id && d.sku_id == sku_id)
+            .ok_or(OrderError::UnknownDeal { line: n })?;
+        if !deal.is_running(now) {
+            return Err(OrderError::DealEnded { line: n });
+        }
+        return Err(OrderError::DealSoldOut {
+            line: n,
+            left: deal.left() as i64,
+        });
+    };
+    let bought: i32 = on_backend!(conn, |c| {
+        diesel::insert_into(deal_purchases::table)
+            .values((
+                deal_purchases::deal_id.eq(deal_id),
+                deal_purchases::buyer_key.eq(&new.buyer.key),
+                deal_purchases::quantity.eq(q),
+            ))
+            .on_conflict((deal_purchases::deal_id, deal_purchases::buyer_key))
+            .do_update()
+            .set(deal_purchases::quantity.eq(deal_purchases::quantity + q))
+            .returning(deal_purchases::quantity)
+            .get_result(c)
+    })?;
+    if bought > limit {
+        return Err(OrderError::DealLimit {
+            line: n,
+            limit: limit as i64,
+        });
+    }
+    Ok(price)
 }
 
 /// One call to the gateway and what it answered.
@@ -429,81 +502,121 @@ pub fn pay(order: &Order, method: Method, card: Option<&CardNumber>) -> PaymentO
     }
 }
 
+/// An order after its payment was recorded: the order, its lines and its supplier parts.
+pub type Settled = (Order, Vec<Line>, Vec<SupplierOrder>);
+
 /// Step three: records the payment; a paid order is routed, a failed one gives back its
-/// stock.
+/// stock. Reads the order again: another transaction may have changed it while the
+/// gateway was called.
 pub fn settle(
     conn: &mut DbConn,
     order_id: i64,
     outcome: &PaymentOutcome,
     now: NaiveDateTime,
-) -> Result<Order, OrderError> {
+) -> Result<Settled, OrderError> {
     write_tx(conn, |conn| {
         let order = model::find_order(conn, order_id)?.ok_or(OrderError::NotFound)?;
-        let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
-        for a in &outcome.attempts {
+        let lines = model::lines(conn, order.id)?;
+        settle_in(conn, order, lines, outcome, now)
+    })
+}
+
+/// [`settle`] inside the caller's transaction, on the order and lines as that
+/// transaction last wrote them (an in-process gateway: reserve, pay and settle are one
+/// job). The answer is built from what was written, not read back.
+pub fn settle_in(
+    conn: &mut DbConn,
+    mut order: Order,
+    mut lines: Vec<Line>,
+    outcome: &PaymentOutcome,
+    now: NaiveDateTime,
+) -> Result<Settled, OrderError> {
+    let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
+    let attempts: Vec<_> = outcome
+        .attempts
+        .iter()
+        .map(|a| {
+            (
+                payments::order_id.eq(order.id),
+                payments::mode.eq(order.mode.as_str()),
+                payments::gateway.eq(outcome.gateway),
+                payments::kind.eq(a.kind),
+                payments::amount_fen.eq(a.amount_fen),
+                payments::succeeded.eq(a.error.is_none()),
+                payments::reference.eq(a.reference.as_deref()),
+                payments::error_code.eq(a.error.map(PayError::code)),
+                payments::created_at.eq(now),
+            )
+        })
+        .collect();
+    if !attempts.is_empty() {
+        on_backend!(conn, |c| {
             diesel::insert_into(payments::table)
-                .values((
-                    payments::order_id.eq(order.id),
-                    payments::mode.eq(&order.mode),
-                    payments::gateway.eq(outcome.gateway),
-                    payments::kind.eq(a.kind),
-                    payments::amount_fen.eq(a.amount_fen),
-                    payments::succeeded.eq(a.error.is_none()),
-                    payments::reference.eq(&a.reference),
-                    payments::error_code.eq(a.error.map(PayError::code)),
-                    payments::created_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
-        match outcome.result {
-            Ok(()) => {
-                let next = status.check(OrderStatus::Paid)?;
+                .values(&attempts)
+                .execute(c)
+        })?;
+    }
+    match outcome.result {
+        Ok(()) => {
+            let paid = status.check(OrderStatus::Paid)?;
+            let routed = paid.check(OrderStatus::Routed)?;
+            let mut events = vec![NewEvent {
+                subject: Subject::Order,
+                from: Some(status.as_str()),
+                to: paid.as_str(),
+                actor: Actor::Gateway,
+                reason: format!("{} {}", outcome.gateway, money::fen(order.total_fen)),
+            }];
+            // The product statistics are counted when the outbox delivers each supplier
+            // order (once, guarded by the inbox), not here: a placement's transaction
+            // then touches no row shared by every order of a product.
+            let parts = routing::route(conn, &order, &mut lines, now, &mut events)?;
+            events.push(NewEvent {
+                subject: Subject::Order,
+                from: Some(paid.as_str()),
+                to: routed.as_str(),
+                actor: Actor::System,
+                reason: "routed".into(),
+            });
+            on_backend!(conn, |c| {
                 diesel::update(orders::table.find(order.id))
                     .set((
-                        orders::status.eq(next.as_str()),
+                        orders::status.eq(routed.as_str()),
                         orders::paid_fen.eq(order.total_fen),
                         orders::updated_at.eq(now),
                     ))
-                    .execute(conn)?;
-                let reason = format!("{} {}", outcome.gateway, money::fen(order.total_fen));
-                record_event(
-                    conn,
-                    order.id,
-                    &order.mode,
-                    Subject::Order,
-                    Some(status.as_str()),
-                    next.as_str(),
-                    &Actor::Gateway,
-                    &reason,
-                    now,
-                )?;
-                // The product statistics are counted when the outbox delivers each supplier
-                // order (once, guarded by the inbox), not here: a placement's transaction
-                // then touches no row shared by every order of a product.
-                let lines = model::lines(conn, order.id)?;
-                routing::route(conn, &order, &lines, now)?;
-            }
-            Err(e) => {
-                let next = status.check(OrderStatus::PaymentFailed)?;
+                    .execute(c)
+            })?;
+            record_events(conn, order.id, &order.mode, &events, now)?;
+            order.status = routed.as_str().to_string();
+            order.paid_fen = order.total_fen;
+            order.updated_at = now;
+            Ok((order, lines, parts))
+        }
+        Err(e) => {
+            let next = status.check(OrderStatus::PaymentFailed)?;
+            on_backend!(conn, |c| {
                 diesel::update(orders::table.find(order.id))
                     .set((orders::status.eq(next.as_str()), orders::updated_at.eq(now)))
-                    .execute(conn)?;
-                for line in model::lines(conn, order.id)? {
-                    routing::release(conn, &line, &order.buyer_key, true)?;
-                }
-                record_event(
-                    conn,
-                    order.id,
-                    &order.mode,
-                    Subject::Order,
-                    Some(status.as_str()),
-                    next.as_str(),
-                    &Actor::Gateway,
-                    e.code(),
-                    now,
-                )?;
+                    .execute(c)
+            })?;
+            for line in &lines {
+                routing::release(conn, line, &order.buyer_key, true)?;
             }
+            record_event(
+                conn,
+                order.id,
+                &order.mode,
+                Subject::Order,
+                Some(status.as_str()),
+                next.as_str(),
+                &Actor::Gateway,
+                e.code(),
+                now,
+            )?;
+            order.status = next.as_str().to_string();
+            order.updated_at = now;
+            Ok((order, lines, Vec::new()))
         }
-        model::find_order(conn, order.id)?.ok_or(OrderError::NotFound)
-    })
+    }
 }

@@ -7,95 +7,88 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{Actor, Line, Order, Subject, record_event};
-use super::state::{OrderStatus, SupplierStatus};
-use crate::db::DbConn;
-use crate::db::schema::{
-    deal_purchases, flash_deals, order_lines, orders, outbox, skus, supplier_orders,
-};
+use super::model::{Actor, Line, NewEvent, Order, Subject, SupplierOrder};
+use super::state::SupplierStatus;
+use crate::db::schema::{deal_purchases, flash_deals, order_lines, outbox, skus, supplier_orders};
+use crate::db::{DbConn, on_backend};
 
 pub const TOPIC_ROUTED: &str = "supplier_order.routed";
 
+/// Makes one supplier order per supplier of `lines` (and sets the lines' supplier
+/// order), each with its outbox message, and adds a "routed" event per supplier order to
+/// `events`. The caller moves the order itself to routed and writes the events.
 pub fn route(
     conn: &mut DbConn,
     order: &Order,
-    lines: &[Line],
+    lines: &mut [Line],
     now: NaiveDateTime,
-) -> QueryResult<()> {
-    let mut by_supplier: BTreeMap<i64, Vec<&Line>> = BTreeMap::new();
-    for line in lines {
-        by_supplier.entry(line.supplier_id).or_default().push(line);
+    events: &mut Vec<NewEvent>,
+) -> QueryResult<Vec<SupplierOrder>> {
+    let mut by_supplier: BTreeMap<i64, i64> = BTreeMap::new();
+    for line in lines.iter() {
+        *by_supplier.entry(line.supplier_id).or_default() += line.total_fen();
     }
-    for (supplier_id, lines) in by_supplier {
-        let total: i64 = lines.iter().map(|l| l.total_fen()).sum();
-        diesel::insert_into(supplier_orders::table)
-            .values((
-                supplier_orders::order_id.eq(order.id),
-                supplier_orders::supplier_id.eq(supplier_id),
-                supplier_orders::mode.eq(&order.mode),
-                supplier_orders::status.eq(SupplierStatus::Routed.as_str()),
-                supplier_orders::total_fen.eq(total),
-                supplier_orders::created_at.eq(now),
-                supplier_orders::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        let so_id: i64 = supplier_orders::table
-            .filter(supplier_orders::order_id.eq(order.id))
-            .filter(supplier_orders::supplier_id.eq(supplier_id))
-            .select(supplier_orders::id)
-            .first(conn)?;
-        let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
-        diesel::update(order_lines::table.filter(order_lines::id.eq_any(&ids)))
-            .set(order_lines::supplier_order_id.eq(so_id))
-            .execute(conn)?;
+    let mut parts = Vec::with_capacity(by_supplier.len());
+    for (supplier_id, total) in by_supplier {
+        let part: SupplierOrder = on_backend!(conn, |c| {
+            diesel::insert_into(supplier_orders::table)
+                .values((
+                    supplier_orders::order_id.eq(order.id),
+                    supplier_orders::supplier_id.eq(supplier_id),
+                    supplier_orders::mode.eq(&order.mode),
+                    supplier_orders::status.eq(SupplierStatus::Routed.as_str()),
+                    supplier_orders::total_fen.eq(total),
+                    supplier_orders::created_at.eq(now),
+                    supplier_orders::updated_at.eq(now),
+                ))
+                .returning(SupplierOrder::as_returning())
+                .get_result(c)
+        })?;
+        on_backend!(conn, |c| {
+            diesel::update(
+                order_lines::table
+                    .filter(order_lines::order_id.eq(order.id))
+                    .filter(order_lines::supplier_id.eq(supplier_id)),
+            )
+            .set(order_lines::supplier_order_id.eq(part.id))
+            .execute(c)
+        })?;
+        let mut items = Vec::new();
+        for line in lines.iter_mut().filter(|l| l.supplier_id == supplier_id) {
+            line.supplier_order_id = Some(part.id);
+            items.push(serde_json::json!({
+                "sku_id": line.sku_id, "title": line.title, "variant": line.sku_label,
+                "quantity": line.quantity,
+            }));
+        }
         let payload = serde_json::json!({
-            "supplier_order_id": so_id,
+            "supplier_order_id": part.id,
             "order_reference": order.reference,
             "mode": order.mode,
-            "lines": lines.iter().map(|l| serde_json::json!({
-                "sku_id": l.sku_id, "title": l.title, "variant": l.sku_label,
-                "quantity": l.quantity,
-            })).collect::<Vec<_>>(),
+            "lines": items,
         });
-        diesel::insert_into(outbox::table)
-            .values((
-                outbox::topic.eq(TOPIC_ROUTED),
-                outbox::supplier_order_id.eq(so_id),
-                outbox::payload.eq(payload.to_string()),
-                outbox::attempts.eq(0),
-                outbox::available_at.eq(now),
-                outbox::created_at.eq(now),
-            ))
-            .execute(conn)?;
-        record_event(
-            conn,
-            order.id,
-            &order.mode,
-            Subject::SupplierOrder(so_id),
-            None,
-            SupplierStatus::Routed.as_str(),
-            &Actor::System,
-            &format!("supplier {supplier_id}"),
-            now,
-        )?;
+        on_backend!(conn, |c| {
+            diesel::insert_into(outbox::table)
+                .values((
+                    outbox::topic.eq(TOPIC_ROUTED),
+                    outbox::supplier_order_id.eq(part.id),
+                    outbox::payload.eq(payload.to_string()),
+                    outbox::attempts.eq(0),
+                    outbox::available_at.eq(now),
+                    outbox::created_at.eq(now),
+                ))
+                .execute(c)
+        })?;
+        events.push(NewEvent {
+            subject: Subject::SupplierOrder(part.id),
+            from: None,
+            to: SupplierStatus::Routed.as_str(),
+            actor: Actor::System,
+            reason: format!("supplier {supplier_id}"),
+        });
+        parts.push(part);
     }
-    diesel::update(orders::table.find(order.id))
-        .set((
-            orders::status.eq(OrderStatus::Routed.as_str()),
-            orders::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    record_event(
-        conn,
-        order.id,
-        &order.mode,
-        Subject::Order,
-        Some(OrderStatus::Paid.as_str()),
-        OrderStatus::Routed.as_str(),
-        &Actor::System,
-        "routed",
-        now,
-    )
+    Ok(parts)
 }
 
 /// Gives a line's units back to stock; with `deal`, also to its flash deal and the

@@ -170,7 +170,7 @@ fn place(
         show_id: None,
         fee_bp: 500,
     };
-    let Ok(Reserved::Fresh(order)) = place::reserve(conn, &new, &w.keys, now) else {
+    let Ok(Reserved::Fresh(order, _)) = place::reserve(conn, &new, &w.keys, now) else {
         return None;
     };
     let outcome = place::pay(&order, Method::Card, Some(&card));
