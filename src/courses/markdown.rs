@@ -30,8 +30,6 @@ pub fn sanitize(html: &str) -> String {
             let mut builder = ammonia::Builder::default();
             builder
                 .add_generic_attributes(["id"])
-                .add_tags(["input"])
-                .add_tag_attributes("input", ["type", "checked", "disabled"])
                 .add_tag_attributes("code", ["class"])
                 .add_tag_attributes("th", ["style"])
                 .add_tag_attributes("td", ["style"])
@@ -145,6 +143,16 @@ pub fn render(
                     title: title.clone(),
                     id: id.clone(),
                 }));
+            }
+            // A checklist in a lesson is something to read, not a form: a disabled checkbox
+            // without a label is noise to a screen reader. A ballot box character reads as
+            // "ballot box" / "ballot box with check" and looks the same.
+            Event::TaskListMarker(done) => {
+                out.push(Event::Text(CowStr::from(if *done {
+                    "☑ "
+                } else {
+                    "☐ "
+                })));
             }
             other => out.push(other.clone()),
         }
@@ -301,6 +309,31 @@ mod tests {
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
+    }
+
+    #[test]
+    fn task_lists_read_as_ballot_boxes_not_unlabelled_inputs() {
+        let (pages, assets) = links_fixture();
+        let links = Links {
+            course_slug: "c",
+            dir: "",
+            pages: &pages,
+            assets: &assets,
+        };
+        let body =
+            "- [x] Pin the product\n- [ ] Answer the price question\n\n<input type=checkbox>";
+        let place = Place {
+            file: Path::new("x.md"),
+            source: body,
+            offset: 0,
+        };
+        let html = render(body, &links, &place, &mut Vec::new());
+        assert!(html.contains("<li>☑ Pin the product</li>"), "{html}");
+        assert!(
+            html.contains("<li>☐ Answer the price question</li>"),
+            "{html}"
+        );
+        assert!(!html.contains("<input"), "{html}");
     }
 
     #[test]

@@ -39,6 +39,48 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// A statement diesel would prepare again on every call (every UPDATE, every upsert:
+/// their SQL could depend on the values) whose SQL is in fact the same each time, such
+/// as the hot statements of an order placement. Wrapped, it is kept in the connection's
+/// statement cache under its SQL text, so a different text is a different entry and the
+/// cache is never wrong. Not for `eq_any` lists, whose text changes with their length.
+#[derive(Debug, Clone, Copy)]
+pub struct Cached<Q>(pub Q);
+
+impl<Q> diesel::query_builder::QueryId for Cached<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Cached<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Cached<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, pass: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for Cached<Q> {}
+
+/// `.cached()` on any statement: see [`Cached`].
+pub trait CachedExt: Sized {
+    fn cached(self) -> Cached<Self> {
+        Cached(self)
+    }
+}
+
+impl<Q> CachedExt for Q {}
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
@@ -133,12 +175,15 @@ impl ManageConnection for ConnectionManager {
                     SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the one writer; NORMAL sync is durable in WAL
                 // mode up to the last checkpointed commit; busy_timeout makes a writer wait
-                // for the lock instead of failing with "database is locked".
+                // for the lock instead of failing with "database is locked". Savepoint
+                // and statement journals stay in memory: every write job of a batch is a
+                // savepoint, and a journal file would cost a write per page it touches.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA busy_timeout = 10000;
-                     PRAGMA foreign_keys = ON;",
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))

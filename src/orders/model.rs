@@ -7,7 +7,7 @@ use crate::db::schema::{
     after_sales, case_notes, flash_deals, order_events, order_lines, orders, payments,
     supplier_orders,
 };
-use crate::db::{DbConn, on_backend};
+use crate::db::{CachedExt, DbConn, on_backend};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = orders)]
@@ -248,6 +248,7 @@ pub fn record_event(
                 order_events::reason.eq(reason),
                 order_events::at.eq(at),
             ))
+            .cached()
             .execute(c)
     })?;
     Ok(())
@@ -282,11 +283,24 @@ pub fn record_events(
     if rows.is_empty() {
         return Ok(());
     }
-    on_backend!(conn, |c| {
-        diesel::insert_into(order_events::table)
-            .values(&rows)
-            .execute(c)
-    })?;
+    // One statement on PostgreSQL (one round trip); on SQLite, where a multi-row insert
+    // is prepared anew each time, one cached statement per row.
+    match conn {
+        DbConn::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(order_events::table)
+                    .values(row)
+                    .cached()
+                    .execute(c)?;
+            }
+        }
+        DbConn::Postgres(c) => {
+            diesel::insert_into(order_events::table)
+                .values(&rows)
+                .cached()
+                .execute(c)?;
+        }
+    }
     Ok(())
 }
 

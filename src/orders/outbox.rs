@@ -6,13 +6,15 @@
 //! also counts its lines in the platform statistics, so they are counted exactly once
 //! and off the placement's hot path.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::model::{self, Actor, Subject, record_event};
 use super::state::{OrderStatus, SupplierStatus};
-use crate::db::schema::{orders, outbox, supplier_inbox, supplier_orders};
-use crate::db::{DbConn, write_tx};
+use crate::db::schema::{order_lines, orders, outbox, supplier_inbox, supplier_orders};
+use crate::db::{CachedExt, DbConn, on_backend, write_tx};
 
 /// Orders left in `pending_payment` (a crash between reserving and paying) this long
 /// are cancelled and their stock given back.
@@ -31,55 +33,82 @@ pub fn deliver_pending(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Que
             DbConn::Postgres(c) => due.for_update().skip_locked().load(c)?,
             DbConn::Sqlite(c) => due.load(c)?,
         };
-        for (message_id, so_id) in &claimed {
-            apply(conn, *message_id, *so_id, now)?;
-            diesel::update(outbox::table.find(message_id))
-                .set((
-                    outbox::delivered_at.eq(now),
-                    outbox::attempts.eq(outbox::attempts + 1),
-                ))
-                .execute(conn)?;
+        if claimed.is_empty() {
+            return Ok(0);
         }
+        apply_all(conn, &claimed, now)?;
+        let ids: Vec<i64> = claimed.iter().map(|(id, _)| *id).collect();
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set((
+                outbox::delivered_at.eq(now),
+                outbox::attempts.eq(outbox::attempts + 1),
+            ))
+            .execute(conn)?;
         Ok(claimed.len())
     })
 }
 
-/// Puts one message in the supplier's inbox; applying it twice changes nothing.
+/// Applies a batch of messages `(message id, supplier order id)`: each one that the
+/// inbox has not seen marks its supplier order notified and counts its lines in the
+/// statistics. A handful of statements per batch, not per message: the outbox shares
+/// the writer with every placement. Returns how many were applied now.
+pub fn apply_all(
+    conn: &mut DbConn,
+    messages: &[(i64, i64)],
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let so_ids: Vec<i64> = messages.iter().map(|(_, so)| *so).collect();
+    let suppliers: HashMap<i64, i64> = supplier_orders::table
+        .filter(supplier_orders::id.eq_any(&so_ids))
+        .select((supplier_orders::id, supplier_orders::supplier_id))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let mut fresh: Vec<i64> = Vec::with_capacity(messages.len());
+    for (message_id, so_id) in messages {
+        let Some(supplier_id) = suppliers.get(so_id) else {
+            continue;
+        };
+        let inserted = on_backend!(conn, |c| {
+            diesel::insert_into(supplier_inbox::table)
+                .values((
+                    supplier_inbox::message_id.eq(message_id),
+                    supplier_inbox::supplier_id.eq(supplier_id),
+                    supplier_inbox::supplier_order_id.eq(so_id),
+                    supplier_inbox::received_at.eq(now),
+                ))
+                .on_conflict_do_nothing()
+                .cached()
+                .execute(c)
+        })?;
+        if inserted == 1 {
+            fresh.push(*so_id);
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(supplier_orders::table.filter(supplier_orders::id.eq_any(&fresh)))
+        .set(supplier_orders::notified_at.eq(now))
+        .execute(conn)?;
+    let counted: Vec<(i64, Option<String>)> = order_lines::table
+        .inner_join(orders::table)
+        .filter(order_lines::supplier_order_id.eq_any(&fresh))
+        .select((order_lines::product_id, orders::buyer_segment))
+        .load(conn)?;
+    super::stats::count_paid(conn, &counted)?;
+    Ok(fresh.len())
+}
+
+/// Applies one message; false if the inbox had it already (or its supplier order is
+/// gone).
 pub fn apply(
     conn: &mut DbConn,
     message_id: i64,
     so_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let Some(so) = model::find_supplier_order(conn, so_id)? else {
-        return Ok(false);
-    };
-    let insert = diesel::insert_into(supplier_inbox::table)
-        .values((
-            supplier_inbox::message_id.eq(message_id),
-            supplier_inbox::supplier_id.eq(so.supplier_id),
-            supplier_inbox::supplier_order_id.eq(so.id),
-            supplier_inbox::received_at.eq(now),
-        ))
-        .on_conflict_do_nothing();
-    let fresh = match conn {
-        DbConn::Sqlite(c) => insert.execute(c)?,
-        DbConn::Postgres(c) => insert.execute(c)?,
-    };
-    if fresh == 1 {
-        diesel::update(supplier_orders::table.find(so.id))
-            .set(supplier_orders::notified_at.eq(now))
-            .execute(conn)?;
-        // A paid order's lines count as orders in the platform statistics, exactly once.
-        if let Some(order) = model::find_order(conn, so.order_id)? {
-            let lines: Vec<_> = model::lines(conn, order.id)?
-                .into_iter()
-                .filter(|l| l.supplier_order_id == Some(so.id))
-                .collect();
-            super::stats::on_paid(conn, &lines, order.buyer_segment.as_deref())?;
-        }
-    }
-    Ok(fresh == 1)
+    Ok(apply_all(conn, &[(message_id, so_id)], now)? == 1)
 }
 
 pub fn pending_count(conn: &mut DbConn) -> QueryResult<i64> {

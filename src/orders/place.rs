@@ -21,7 +21,7 @@ use crate::db::schema::{
     deal_purchases, flash_deals, idempotency_keys, order_lines, orders, payments, products,
     showcase_items, skus,
 };
-use crate::db::{DbConn, on_backend, write_tx};
+use crate::db::{CachedExt, DbConn, on_backend, write_tx};
 
 pub const MAX_LINES: usize = 20;
 pub const MAX_QUANTITY: i64 = 99;
@@ -195,6 +195,7 @@ pub fn reserve_in(
                 idempotency_keys::created_at.eq(now),
             ))
             .on_conflict_do_nothing()
+            .cached()
             .execute(c)
     })?;
     if fresh == 0 {
@@ -257,6 +258,7 @@ pub fn reserve_in(
                     .filter(skus::stock.ge(q)),
             )
             .set(skus::stock.eq(skus::stock - q))
+            .cached()
             .execute(c)
         })?;
         if took == 0 {
@@ -318,6 +320,7 @@ pub fn reserve_in(
                 orders::updated_at.eq(now),
             ))
             .returning(Order::as_returning())
+            .cached()
             .get_result(c)
     })?;
     let mut stored = Vec::with_capacity(taken.len());
@@ -340,6 +343,7 @@ pub fn reserve_in(
                     order_lines::returned_quantity.eq(0),
                 ))
                 .returning(Line::as_returning())
+                .cached()
                 .get_result(c)
         })?;
         stored.push(row);
@@ -347,6 +351,7 @@ pub fn reserve_in(
     on_backend!(conn, |c| {
         diesel::update(idempotency_keys::table.find((new.shop_user_id, &new.idempotency_key)))
             .set(idempotency_keys::order_id.eq(order.id))
+            .cached()
             .execute(c)
     })?;
     record_event(
@@ -387,6 +392,7 @@ fn take_deal(
         )
         .set(flash_deals::sold.eq(flash_deals::sold + q))
         .returning((flash_deals::price_fen, flash_deals::per_buyer_limit))
+        .cached()
         .get_result(c)
         .optional()
     })?;
@@ -413,6 +419,7 @@ fn take_deal(
             .do_update()
             .set(deal_purchases::quantity.eq(deal_purchases::quantity + q))
             .returning(deal_purchases::quantity)
+            .cached()
             .get_result(c)
     })?;
     if bought > limit {
@@ -550,11 +557,23 @@ pub fn settle_in(
         })
         .collect();
     if !attempts.is_empty() {
-        on_backend!(conn, |c| {
-            diesel::insert_into(payments::table)
-                .values(&attempts)
-                .execute(c)
-        })?;
+        // As `record_events`: one statement on PostgreSQL, cached single rows on SQLite.
+        match conn {
+            DbConn::Sqlite(c) => {
+                for row in attempts {
+                    diesel::insert_into(payments::table)
+                        .values(row)
+                        .cached()
+                        .execute(c)?;
+                }
+            }
+            DbConn::Postgres(c) => {
+                diesel::insert_into(payments::table)
+                    .values(&attempts)
+                    .cached()
+                    .execute(c)?;
+            }
+        }
     }
     match outcome.result {
         Ok(()) => {
@@ -585,6 +604,7 @@ pub fn settle_in(
                         orders::paid_fen.eq(order.total_fen),
                         orders::updated_at.eq(now),
                     ))
+                    .cached()
                     .execute(c)
             })?;
             record_events(conn, order.id, &order.mode, &events, now)?;
@@ -598,6 +618,7 @@ pub fn settle_in(
             on_backend!(conn, |c| {
                 diesel::update(orders::table.find(order.id))
                     .set((orders::status.eq(next.as_str()), orders::updated_at.eq(now)))
+                    .cached()
                     .execute(c)
             })?;
             for line in &lines {

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use super::model::{Actor, Line, NewEvent, Order, Subject, SupplierOrder};
 use super::state::SupplierStatus;
 use crate::db::schema::{deal_purchases, flash_deals, order_lines, outbox, skus, supplier_orders};
-use crate::db::{DbConn, on_backend};
+use crate::db::{CachedExt, DbConn, on_backend};
 
 pub const TOPIC_ROUTED: &str = "supplier_order.routed";
 
@@ -42,6 +42,7 @@ pub fn route(
                     supplier_orders::updated_at.eq(now),
                 ))
                 .returning(SupplierOrder::as_returning())
+                .cached()
                 .get_result(c)
         })?;
         on_backend!(conn, |c| {
@@ -51,6 +52,7 @@ pub fn route(
                     .filter(order_lines::supplier_id.eq(supplier_id)),
             )
             .set(order_lines::supplier_order_id.eq(part.id))
+            .cached()
             .execute(c)
         })?;
         let mut items = Vec::new();
@@ -77,6 +79,7 @@ pub fn route(
                     outbox::available_at.eq(now),
                     outbox::created_at.eq(now),
                 ))
+                .cached()
                 .execute(c)
         })?;
         events.push(NewEvent {

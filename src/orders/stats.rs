@@ -2,12 +2,14 @@
 //! order (when the outbox delivers it to its supplier), a delivery as delivered, a refunded return as a return, for the whole platform
 //! (`all`) and for the buyer's audience segment when it is known.
 
+use std::collections::BTreeMap;
+
 use diesel::prelude::*;
 
 use super::model::Line;
 use crate::catalog::taxonomy::segment_index;
-use crate::db::DbConn;
 use crate::db::schema::product_stats;
+use crate::db::{CachedExt, DbConn, on_backend};
 
 const ALL: &str = "all";
 
@@ -19,10 +21,20 @@ enum Counter {
 }
 
 fn bump(conn: &mut DbConn, product_id: i64, segment: &str, counter: Counter) -> QueryResult<()> {
+    bump_by(conn, product_id, segment, counter, 1)
+}
+
+fn bump_by(
+    conn: &mut DbConn,
+    product_id: i64,
+    segment: &str,
+    counter: Counter,
+    n: i64,
+) -> QueryResult<()> {
     let (orders, delivered, returns) = match counter {
-        Counter::Orders => (1i64, 0i64, 0i64),
-        Counter::Delivered => (0, 1, 0),
-        Counter::Returns => (0, 0, 1),
+        Counter::Orders => (n, 0i64, 0i64),
+        Counter::Delivered => (0, n, 0),
+        Counter::Returns => (0, 0, n),
     };
     let upsert = diesel::insert_into(product_stats::table)
         .values((
@@ -40,11 +52,14 @@ fn bump(conn: &mut DbConn, product_id: i64, segment: &str, counter: Counter) -> 
             product_stats::delivered.eq(product_stats::delivered + delivered),
             product_stats::returns.eq(product_stats::returns + returns),
         ));
-    match conn {
-        DbConn::Sqlite(c) => upsert.execute(c)?,
-        DbConn::Postgres(c) => upsert.execute(c)?,
-    };
+    on_backend!(conn, |c| upsert.cached().execute(c))?;
     Ok(())
+}
+
+/// The segment a line counts under besides `all`: only segments the matching engine
+/// knows; anything else counts under `all` only.
+fn known_segment(segment: Option<&str>) -> Option<&str> {
+    segment.filter(|s| *s != ALL && segment_index(s).is_some())
 }
 
 fn bump_all(
@@ -54,16 +69,24 @@ fn bump_all(
     counter: Counter,
 ) -> QueryResult<()> {
     bump(conn, product_id, ALL, counter)?;
-    // Only segments the matching engine knows; anything else counts under `all` only.
-    if let Some(segment) = segment.filter(|s| *s != ALL && segment_index(s).is_some()) {
+    if let Some(segment) = known_segment(segment) {
         bump(conn, product_id, segment, counter)?;
     }
     Ok(())
 }
 
-pub fn on_paid(conn: &mut DbConn, lines: &[Line], segment: Option<&str>) -> QueryResult<()> {
-    for line in lines {
-        bump_all(conn, line.product_id, segment, Counter::Orders)?;
+/// Counts paid lines, each given as its product and its buyer's segment: one upsert per
+/// product and segment however many lines there are (the outbox delivers in batches).
+pub fn count_paid(conn: &mut DbConn, lines: &[(i64, Option<String>)]) -> QueryResult<()> {
+    let mut counts: BTreeMap<(i64, &str), i64> = BTreeMap::new();
+    for (product_id, segment) in lines {
+        *counts.entry((*product_id, ALL)).or_default() += 1;
+        if let Some(segment) = known_segment(segment.as_deref()) {
+            *counts.entry((*product_id, segment)).or_default() += 1;
+        }
+    }
+    for ((product_id, segment), n) in counts {
+        bump_by(conn, product_id, segment, Counter::Orders, n)?;
     }
     Ok(())
 }

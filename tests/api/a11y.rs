@@ -236,8 +236,6 @@ async fn every_main_page_passes_axe_core_in_english_and_chinese() {
 /// before it sees them: the markdown renderer's output (tables, task lists, pictures) in
 /// every form the course uses.
 #[tokio::test]
-#[ignore = "lesson task lists (`- [ ]`) render as checkboxes without a label until the \
-            markdown renderer gives them one (src/courses/markdown.rs)"]
 async fn every_lesson_of_the_bundled_course_passes_axe_core() {
     let Some((driver_path, chromium)) = browser_or_skip("lesson accessibility test") else {
         return;
