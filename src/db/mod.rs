@@ -39,11 +39,16 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
-/// A statement diesel would prepare again on every call (every UPDATE, every upsert:
-/// their SQL could depend on the values) whose SQL is in fact the same each time, such
-/// as the hot statements of an order placement. Wrapped, it is kept in the connection's
-/// statement cache under its SQL text, so a different text is a different entry and the
-/// cache is never wrong. Not for `eq_any` lists, whose text changes with their length.
+/// A statement diesel would prepare again on every call (every UPDATE, every upsert,
+/// every INSERT on PostgreSQL: their SQL could depend on the values) whose SQL is in fact
+/// the same each time, such as the hot statements of an order placement. Wrapped, it is
+/// kept in the connection's statement cache under its SQL text, so a different text is a
+/// different entry and the cache is never wrong. Not for `eq_any` lists, whose text
+/// changes with their length.
+///
+/// Run it with `get_result` or `load` (add `.returning(..)` to an UPDATE or INSERT):
+/// those take the statement by value. `execute` takes it by reference, and diesel then
+/// asks the statement inside, which says "do not cache".
 #[derive(Debug, Clone, Copy)]
 pub struct Cached<Q>(pub Q);
 
@@ -391,6 +396,57 @@ pub fn ping(pool: &Pool) -> Result<Backend, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    diesel::table! {
+        counters (id) {
+            id -> BigInt,
+            n -> Integer,
+        }
+    }
+
+    /// Each wrapped statement is prepared once and then served from the statement
+    /// cache (an UPDATE unwrapped never is).
+    #[test]
+    fn cached_statements_are_prepared_once() {
+        use std::sync::{Arc, Mutex};
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute(
+            "CREATE TABLE counters (id BIGINT PRIMARY KEY NOT NULL, n INTEGER NOT NULL);
+             INSERT INTO counters VALUES (1, 0);",
+        )
+        .unwrap();
+        let cached: Arc<Mutex<Vec<String>>> = Arc::default();
+        let seen = cached.clone();
+        conn.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
+            if let diesel::connection::InstrumentationEvent::CacheQuery { sql, .. } = event {
+                seen.lock().unwrap().push(sql.to_string());
+            }
+        });
+        for _ in 0..3 {
+            let n: i32 = diesel::update(counters::table.filter(counters::id.eq(1)))
+                .set(counters::n.eq(counters::n + 1))
+                .returning(counters::n)
+                .cached()
+                .get_result(&mut conn)
+                .unwrap();
+            assert!(n > 0);
+            diesel::update(counters::table.filter(counters::id.eq(1)))
+                .set(counters::n.eq(counters::n + 1))
+                .execute(&mut conn)
+                .unwrap();
+        }
+        let n: i32 = counters::table
+            .select(counters::n)
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(n, 6);
+        let cached = cached.lock().unwrap();
+        assert_eq!(
+            cached.iter().filter(|s| s.starts_with("UPDATE")).count(),
+            1,
+            "{cached:?}"
+        );
+    }
 
     #[test]
     fn database_urls_pick_their_backend() {

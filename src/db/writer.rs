@@ -123,6 +123,12 @@ impl Writer {
 }
 
 fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>) {
+    // The writer keeps one connection: its page cache and prepared statements stay warm.
+    // SQLite empties a connection's page cache whenever another connection wrote since
+    // its last transaction, so taking any pooled connection per batch would start every
+    // batch cold. After a failed batch the connection is given back and a fresh one
+    // taken.
+    let mut held: Option<super::PooledConn> = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -131,7 +137,7 @@ fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>) {
                 Err(_) => break,
             }
         }
-        let mut conn = match pool.get() {
+        let mut conn = match held.take().map_or_else(|| pool.get(), Ok) {
             Ok(conn) => conn,
             Err(e) => {
                 for task in batch {
@@ -160,6 +166,9 @@ fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>) {
                 Err("internal error".to_string())
             }
         };
+        if outcome.is_ok() {
+            held = Some(conn);
+        }
         for d in done {
             d.finish(outcome.clone());
         }

@@ -248,8 +248,9 @@ pub fn record_event(
                 order_events::reason.eq(reason),
                 order_events::at.eq(at),
             ))
+            .returning(order_events::id)
             .cached()
-            .execute(c)
+            .get_result::<i64>(c)
     })?;
     Ok(())
 }
@@ -290,15 +291,17 @@ pub fn record_events(
             for row in rows {
                 diesel::insert_into(order_events::table)
                     .values(row)
+                    .returning(order_events::id)
                     .cached()
-                    .execute(c)?;
+                    .get_result::<i64>(c)?;
             }
         }
         DbConn::Postgres(c) => {
             diesel::insert_into(order_events::table)
                 .values(&rows)
+                .returning(order_events::id)
                 .cached()
-                .execute(c)?;
+                .load::<i64>(c)?;
         }
     }
     Ok(())

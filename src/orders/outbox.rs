@@ -69,7 +69,7 @@ pub fn apply_all(
         let Some(supplier_id) = suppliers.get(so_id) else {
             continue;
         };
-        let inserted = on_backend!(conn, |c| {
+        let inserted: Option<i64> = on_backend!(conn, |c| {
             diesel::insert_into(supplier_inbox::table)
                 .values((
                     supplier_inbox::message_id.eq(message_id),
@@ -78,10 +78,12 @@ pub fn apply_all(
                     supplier_inbox::received_at.eq(now),
                 ))
                 .on_conflict_do_nothing()
+                .returning(supplier_inbox::message_id)
                 .cached()
-                .execute(c)
+                .get_result(c)
+                .optional()
         })?;
-        if inserted == 1 {
+        if inserted.is_some() {
             fresh.push(*so_id);
         }
     }

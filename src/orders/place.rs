@@ -186,7 +186,7 @@ pub fn reserve_in(
     let lines = normalise(&new.lines)?;
     let hash = request_hash(new);
     // The key first: a concurrent twin waits here for this transaction, then sees it.
-    let fresh = on_backend!(conn, |c| {
+    let fresh: Option<i64> = on_backend!(conn, |c| {
         diesel::insert_into(idempotency_keys::table)
             .values((
                 idempotency_keys::shop_user_id.eq(new.shop_user_id),
@@ -195,10 +195,12 @@ pub fn reserve_in(
                 idempotency_keys::created_at.eq(now),
             ))
             .on_conflict_do_nothing()
+            .returning(idempotency_keys::shop_user_id)
             .cached()
-            .execute(c)
+            .get_result(c)
+            .optional()
     })?;
-    if fresh == 0 {
+    if fresh.is_none() {
         let (stored_hash, order_id): (String, Option<i64>) = idempotency_keys::table
             .find((new.shop_user_id, &new.idempotency_key))
             .select((idempotency_keys::request_hash, idempotency_keys::order_id))
@@ -236,7 +238,10 @@ pub fn reserve_in(
                     products::commission_bp,
                     showcase_items::price_fen.nullable(),
                 ))
-                .first(c)
+                // No `.first()`: its bound LIMIT makes SQLite prepare the statement again
+                // on every call (the planner looks at the value); the id is unique anyway.
+                .cached()
+                .get_result(c)
                 .optional()
         })?;
         let Some((product_id, supplier_id, sku_code, size, colour, title, cost, bp, shop_price)) =
@@ -258,10 +263,12 @@ pub fn reserve_in(
                     .filter(skus::stock.ge(q)),
             )
             .set(skus::stock.eq(skus::stock - q))
+            .returning(skus::stock)
             .cached()
-            .execute(c)
+            .get_result::<i32>(c)
+            .optional()
         })?;
-        if took == 0 {
+        if took.is_none() {
             let left: i32 = skus::table
                 .find(line.sku_id)
                 .select(skus::stock)
@@ -351,8 +358,9 @@ pub fn reserve_in(
     on_backend!(conn, |c| {
         diesel::update(idempotency_keys::table.find((new.shop_user_id, &new.idempotency_key)))
             .set(idempotency_keys::order_id.eq(order.id))
+            .returning(idempotency_keys::shop_user_id)
             .cached()
-            .execute(c)
+            .get_result::<i64>(c)
     })?;
     record_event(
         conn,
@@ -563,15 +571,17 @@ pub fn settle_in(
                 for row in attempts {
                     diesel::insert_into(payments::table)
                         .values(row)
+                        .returning(payments::id)
                         .cached()
-                        .execute(c)?;
+                        .get_result::<i64>(c)?;
                 }
             }
             DbConn::Postgres(c) => {
                 diesel::insert_into(payments::table)
                     .values(&attempts)
+                    .returning(payments::id)
                     .cached()
-                    .execute(c)?;
+                    .load::<i64>(c)?;
             }
         }
     }
@@ -604,8 +614,9 @@ pub fn settle_in(
                         orders::paid_fen.eq(order.total_fen),
                         orders::updated_at.eq(now),
                     ))
+                    .returning(orders::id)
                     .cached()
-                    .execute(c)
+                    .get_result::<i64>(c)
             })?;
             record_events(conn, order.id, &order.mode, &events, now)?;
             order.status = routed.as_str().to_string();
@@ -618,8 +629,9 @@ pub fn settle_in(
             on_backend!(conn, |c| {
                 diesel::update(orders::table.find(order.id))
                     .set((orders::status.eq(next.as_str()), orders::updated_at.eq(now)))
+                    .returning(orders::id)
                     .cached()
-                    .execute(c)
+                    .get_result::<i64>(c)
             })?;
             for line in &lines {
                 routing::release(conn, line, &order.buyer_key, true)?;

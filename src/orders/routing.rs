@@ -52,8 +52,9 @@ pub fn route(
                     .filter(order_lines::supplier_id.eq(supplier_id)),
             )
             .set(order_lines::supplier_order_id.eq(part.id))
+            .returning(order_lines::id)
             .cached()
-            .execute(c)
+            .load::<i64>(c)
         })?;
         let mut items = Vec::new();
         for line in lines.iter_mut().filter(|l| l.supplier_id == supplier_id) {
@@ -79,8 +80,9 @@ pub fn route(
                     outbox::available_at.eq(now),
                     outbox::created_at.eq(now),
                 ))
+                .returning(outbox::id)
                 .cached()
-                .execute(c)
+                .get_result::<i64>(c)
         })?;
         events.push(NewEvent {
             subject: Subject::SupplierOrder(part.id),

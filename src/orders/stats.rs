@@ -52,7 +52,10 @@ fn bump_by(
             product_stats::delivered.eq(product_stats::delivered + delivered),
             product_stats::returns.eq(product_stats::returns + returns),
         ));
-    on_backend!(conn, |c| upsert.cached().execute(c))?;
+    on_backend!(conn, |c| upsert
+        .returning(product_stats::orders)
+        .cached()
+        .get_result::<i64>(c))?;
     Ok(())
 }
 
