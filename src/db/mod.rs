@@ -404,6 +404,19 @@ mod tests {
         }
     }
 
+    /// `.cargo/config.toml` builds the bundled SQLite with the query planner stability
+    /// guarantee; without it a bound `LIMIT` re-prepares a statement on every call.
+    #[test]
+    fn sqlite_is_built_with_a_stable_query_planner() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let used: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "sqlite_compileoption_used('ENABLE_QPSG')",
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        assert!(used, "LIBSQLITE3_FLAGS from .cargo/config.toml did not reach the build");
+    }
+
     /// Each wrapped statement is prepared once and then served from the statement
     /// cache (an UPDATE unwrapped never is).
     #[test]
