@@ -86,6 +86,32 @@ pub trait CachedExt: Sized {
 
 impl<Q> CachedExt for Q {}
 
+/// Inserts `$rows` (a `Vec` of value tuples) into `$table`, each returning `$id`: one
+/// statement on PostgreSQL (one round trip); on SQLite, where diesel prepares a multi-row
+/// insert anew every time, one kept-prepared statement per row. Inside a function that
+/// returns a `Result` whose error converts from diesel's.
+macro_rules! insert_rows {
+    ($conn:expr, $table:path, $rows:expr, $id:path) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => {
+                for row in $rows {
+                    $crate::db::CachedExt::cached(
+                        diesel::insert_into($table).values(row).returning($id),
+                    )
+                    .get_result::<i64>(c)?;
+                }
+            }
+            $crate::db::DbConn::Postgres(c) => {
+                $crate::db::CachedExt::cached(
+                    diesel::insert_into($table).values(&$rows).returning($id),
+                )
+                .load::<i64>(c)?;
+            }
+        }
+    };
+}
+pub(crate) use insert_rows;
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
@@ -414,7 +440,10 @@ mod tests {
         ))
         .get_result(&mut conn)
         .unwrap();
-        assert!(used, "LIBSQLITE3_FLAGS from .cargo/config.toml did not reach the build");
+        assert!(
+            used,
+            "LIBSQLITE3_FLAGS from .cargo/config.toml did not reach the build"
+        );
     }
 
     /// Each wrapped statement is prepared once and then served from the statement

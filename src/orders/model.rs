@@ -7,7 +7,7 @@ use crate::db::schema::{
     after_sales, case_notes, flash_deals, order_events, order_lines, orders, payments,
     supplier_orders,
 };
-use crate::db::{CachedExt, DbConn, on_backend};
+use crate::db::{CachedExt, DbConn, insert_rows, on_backend};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = orders)]
@@ -284,26 +284,7 @@ pub fn record_events(
     if rows.is_empty() {
         return Ok(());
     }
-    // One statement on PostgreSQL (one round trip); on SQLite, where a multi-row insert
-    // is prepared anew each time, one cached statement per row.
-    match conn {
-        DbConn::Sqlite(c) => {
-            for row in rows {
-                diesel::insert_into(order_events::table)
-                    .values(row)
-                    .returning(order_events::id)
-                    .cached()
-                    .get_result::<i64>(c)?;
-            }
-        }
-        DbConn::Postgres(c) => {
-            diesel::insert_into(order_events::table)
-                .values(&rows)
-                .returning(order_events::id)
-                .cached()
-                .load::<i64>(c)?;
-        }
-    }
+    insert_rows!(conn, order_events::table, rows, order_events::id);
     Ok(())
 }
 

@@ -21,7 +21,7 @@ use crate::db::schema::{
     deal_purchases, flash_deals, idempotency_keys, order_lines, orders, payments, products,
     showcase_items, skus,
 };
-use crate::db::{CachedExt, DbConn, on_backend, write_tx};
+use crate::db::{CachedExt, DbConn, insert_rows, on_backend, write_tx};
 
 pub const MAX_LINES: usize = 20;
 pub const MAX_QUANTITY: i64 = 99;
@@ -565,25 +565,7 @@ pub fn settle_in(
         })
         .collect();
     if !attempts.is_empty() {
-        // As `record_events`: one statement on PostgreSQL, cached single rows on SQLite.
-        match conn {
-            DbConn::Sqlite(c) => {
-                for row in attempts {
-                    diesel::insert_into(payments::table)
-                        .values(row)
-                        .returning(payments::id)
-                        .cached()
-                        .get_result::<i64>(c)?;
-                }
-            }
-            DbConn::Postgres(c) => {
-                diesel::insert_into(payments::table)
-                    .values(&attempts)
-                    .returning(payments::id)
-                    .cached()
-                    .load::<i64>(c)?;
-            }
-        }
+        insert_rows!(conn, payments::table, attempts, payments::id);
     }
     match outcome.result {
         Ok(()) => {

@@ -94,8 +94,10 @@ pub(crate) fn start(url: &DatabaseUrl, data: &std::path::Path, port: u16, outbox
     command.spawn().expect("start kaibo serve")
 }
 
+/// Waits up to 30 s for a started server: a debug build starting beside a browser test
+/// and the rest of the suite on two cores once took longer than 10 s.
 pub(crate) async fn wait_healthy(port: u16) {
-    for _ in 0..400 {
+    for _ in 0..1200 {
         if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await
             && r.status() == 200
         {
