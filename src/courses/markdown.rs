@@ -236,16 +236,15 @@ mod tests {
         (pages, assets)
     }
 
-    #[test]
-    fn links_and_images_become_urls() {
+    /// Renders `body` as the file `x.md` in the course folder `dir` of course `c`.
+    fn render_in(dir: &str, body: &str) -> (String, Vec<Diagnostic>) {
         let (pages, assets) = links_fixture();
         let links = Links {
             course_slug: "c",
-            dir: "01-intro",
+            dir,
             pages: &pages,
             assets: &assets,
         };
-        let body = "[pin](../02-live/01-pinning.md#how) ![Flow](../assets/flow.svg) [web](https://example.com)";
         let place = Place {
             file: Path::new("x.md"),
             source: body,
@@ -253,6 +252,13 @@ mod tests {
         };
         let mut diags = Vec::new();
         let html = render(body, &links, &place, &mut diags);
+        (html, diags)
+    }
+
+    #[test]
+    fn links_and_images_become_urls() {
+        let body = "[pin](../02-live/01-pinning.md#how) ![Flow](../assets/flow.svg) [web](https://example.com)";
+        let (html, diags) = render_in("01-intro", body);
         assert!(diags.is_empty(), "{diags:?}");
         assert!(
             html.contains("href=\"/courses/c/live/pinning#how\""),
@@ -267,21 +273,8 @@ mod tests {
 
     #[test]
     fn broken_links_missing_images_and_alt_text_are_reported() {
-        let (pages, assets) = links_fixture();
-        let links = Links {
-            course_slug: "c",
-            dir: "01-intro",
-            pages: &pages,
-            assets: &assets,
-        };
         let body = "text\n\n[x](02-missing.md)\n\n![](../assets/flow.svg)\n\n![gone](../assets/gone.png)\n";
-        let place = Place {
-            file: Path::new("x.md"),
-            source: body,
-            offset: 0,
-        };
-        let mut diags = Vec::new();
-        render(body, &links, &place, &mut diags);
+        let (_, diags) = render_in("01-intro", body);
         let messages: Vec<String> = diags.iter().map(|d| d.short()).collect();
         assert_eq!(messages.len(), 3, "{messages:#?}");
         assert!(messages[0].starts_with("x.md:3:1: error: link to a lesson that does not exist"));
@@ -291,21 +284,9 @@ mod tests {
 
     #[test]
     fn scripts_and_handlers_are_removed() {
-        let (pages, assets) = links_fixture();
-        let links = Links {
-            course_slug: "c",
-            dir: "",
-            pages: &pages,
-            assets: &assets,
-        };
         let body =
             "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[j](javascript:alert(1))";
-        let place = Place {
-            file: Path::new("x.md"),
-            source: body,
-            offset: 0,
-        };
-        let html = render(body, &links, &place, &mut Vec::new());
+        let (html, _) = render_in("", body);
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
@@ -313,21 +294,9 @@ mod tests {
 
     #[test]
     fn task_lists_read_as_ballot_boxes_not_unlabelled_inputs() {
-        let (pages, assets) = links_fixture();
-        let links = Links {
-            course_slug: "c",
-            dir: "",
-            pages: &pages,
-            assets: &assets,
-        };
         let body =
             "- [x] Pin the product\n- [ ] Answer the price question\n\n<input type=checkbox>";
-        let place = Place {
-            file: Path::new("x.md"),
-            source: body,
-            offset: 0,
-        };
-        let html = render(body, &links, &place, &mut Vec::new());
+        let (html, _) = render_in("", body);
         assert!(html.contains("<li>☑ Pin the product</li>"), "{html}");
         assert!(
             html.contains("<li>☐ Answer the price question</li>"),

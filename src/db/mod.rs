@@ -25,10 +25,9 @@ pub enum DbConn {
     Postgres(PgConnection),
 }
 
-/// Runs `$body` with `$c` bound to the backend's own connection. For statements the
-/// `MultiConnection` cannot express (upserts) and for hot paths: on the backend's own
-/// connection diesel builds a statement's SQL once and keeps it prepared, where the
-/// `MultiConnection` builds it again on every call.
+/// Runs `$body` with `$c` bound to the backend's own connection: for statements the
+/// `MultiConnection` cannot express (upserts, `RETURNING` with [`Cached`]) and for hot
+/// paths, where the `MultiConnection`'s extra layer of SQL building shows.
 macro_rules! on_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
