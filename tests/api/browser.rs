@@ -85,6 +85,45 @@ pub(crate) async fn open_browser(driver: &Driver, chromium: &Path, language: &st
         .expect("connect to chromedriver")
 }
 
+/// Waits (fantoccini's bounded wait) until an element matches `css`.
+pub(crate) async fn wait_for(browser: &Client, css: &str) {
+    browser
+        .wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
+}
+
+/// Waits (bounded) until no element matches `css`: the page after a form's redirect,
+/// when the next page may hold the same fields as the one being left.
+pub(crate) async fn wait_gone(browser: &Client, css: &str) {
+    for _ in 0..200 {
+        if browser.find(Locator::Css(css)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{css} is still on the page");
+}
+
+/// Clicks the button at `css` and waits (bounded) until the page it was on is gone: a
+/// form post's redirect has landed. Checking for an element of the next page instead can
+/// match the page being left when both pages have it.
+pub(crate) async fn click_and_leave(browser: &Client, css: &str) {
+    let button = browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    button.click().await.unwrap();
+    for _ in 0..400 {
+        match button.tag_name().await {
+            Err(e) if e.is_stale_element_reference() => return,
+            _ => tokio::time::sleep(Duration::from_millis(25)).await,
+        }
+    }
+    panic!("{css}: the page did not change after the click");
+}
+
 pub(crate) async fn fill(browser: &Client, css: &str, value: &str) {
     let field = browser.find(Locator::Css(css)).await.unwrap();
     field.clear().await.unwrap();

@@ -19,19 +19,11 @@ use kaibo::accounts::users;
 use kaibo::db::schema::{after_sales, orders, products, showcase_items, shows, skus, suppliers};
 
 use crate::browser::{
-    answer_quiz, body_text, browser_tools, click, click_live, fill, full_screenshot, log_in_to,
-    open_browser, screenshot, start_driver, wait_text,
+    answer_quiz, body_text, browser_tools, click, click_and_leave, click_live, fill,
+    full_screenshot, log_in_to, open_browser, screenshot, start_driver, wait_for, wait_text,
 };
 use crate::helpers::*;
 use crate::live::{advance, wait_done};
-
-async fn wait_for(browser: &Client, css: &str) {
-    browser
-        .wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
-}
 
 /// Waits (bounded) for the browser to reach a path starting with `prefix`.
 async fn wait_path(browser: &Client, prefix: &str) -> url::Url {
@@ -271,7 +263,8 @@ async fn chromium_walks_the_journey_from_registration_to_a_live_sale() {
             .is_ok()
         {
             full_screenshot(&browser, "live-3-return").await;
-            click(&browser, ".decide form:first-child button").await;
+            // The list after a decision has a flash too: wait for the next page itself.
+            click_and_leave(&browser, ".decide form:first-child button").await;
             wait_for(&browser, ".flash").await;
         }
         browser
@@ -456,7 +449,9 @@ async fn chromium_walks_the_journey_from_registration_to_a_live_sale() {
     supplier.goto(&app.url("/supplier/orders")).await.unwrap();
     click(&supplier, "h2 a[href^='/supplier/orders/']").await;
     wait_for(&supplier, "form[action$='/acknowledge']").await;
-    click(
+    // The order page before acknowledging already has the ship form: wait for the page
+    // after the redirect, or the fields filled below belong to the page being left.
+    click_and_leave(
         &supplier,
         "form[action$='/acknowledge'] button[type=submit]",
     )

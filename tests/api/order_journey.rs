@@ -12,27 +12,9 @@ use kaibo::orders::Mode;
 
 use crate::browser::{
     body_text, browser_tools, click, fill, full_screenshot, log_in_to, open_browser, start_driver,
+    wait_for, wait_gone,
 };
 use crate::shop_fixture::*;
-
-async fn wait_for(browser: &Client, css: &str) {
-    browser
-        .wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
-}
-
-/// Waits until no element matches `css` (the page after a form's redirect).
-async fn wait_gone(browser: &Client, css: &str) {
-    for _ in 0..200 {
-        if browser.find(Locator::Css(css)).await.is_err() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("{css} is still on the page");
-}
 
 async fn submit(browser: &Client, form: &str) {
     click(browser, &format!("{form} button[type=submit]")).await;

@@ -615,14 +615,6 @@ async fn a_return_after_the_window_gets_a_clear_message() {
     assert_eq!(cases, 0);
 }
 
-async fn wait_for(browser: &fantoccini::Client, css: &str) {
-    browser
-        .wait()
-        .for_element(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
-}
-
 /// A real phone-sized browser walks the shop in both languages: shop, product (with a
 /// bad quantity), cart, checkout (with a bad phone), the order, and a delivered order
 /// with its return form. Screenshots go to `target/screenshots/shop-*`.
@@ -630,6 +622,7 @@ async fn wait_for(browser: &fantoccini::Client, css: &str) {
 async fn chromium_walks_the_shop_to_an_order_in_both_languages() {
     use crate::browser::{
         body_text, browser_tools, click, fill, full_screenshot, open_browser, start_driver,
+        wait_for,
     };
     use kaibo::db::schema::flash_deals;
     let Some((driver_path, chromium)) = browser_tools() else {
