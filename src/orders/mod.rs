@@ -85,21 +85,10 @@ pub async fn place_order_at(
     now: chrono::NaiveDateTime,
 ) -> Result<Placed, OrderError> {
     let links = state.links.clone();
-    let in_process = payments::gateway_for(new.method).in_process();
     let request = new.clone();
-    let (order, lines, parts, declined, replayed) = if in_process {
+    let finished = if payments::gateway_for(new.method).in_process() {
         state
-            .write(
-                move |conn| match place::reserve_in(conn, &request, &links, now)? {
-                    place::Reserved::Replay(order) => finish(conn, order, true, None),
-                    place::Reserved::Fresh(order, lines) => {
-                        let outcome = place::pay(&order, request.method, request.card.as_ref());
-                        let (order, lines, parts) =
-                            place::settle_in(conn, order, lines, &outcome, now)?;
-                        Ok((order, lines, parts, outcome.result.err(), false))
-                    }
-                },
-            )
+            .write(move |conn| place_in(conn, &request, &links, now))
             .await?
     } else {
         let reserved = state
@@ -122,6 +111,69 @@ pub async fn place_order_at(
             }
         }
     };
+    Ok(placed(state, finished))
+}
+
+/// Places the order that `resolve` makes, or returns its refusal. `resolve` runs first in
+/// the placement's own write job: what it reads (the shop, its mode and fee, the running
+/// show) is read in the same transaction as the order is written, on the writer's warm
+/// connection, and a refusal writes nothing. The JSON API places orders this way.
+pub async fn place_resolved<R, F>(
+    state: &AppState,
+    now: chrono::NaiveDateTime,
+    resolve: F,
+) -> Result<Result<Placed, R>, OrderError>
+where
+    F: FnOnce(&mut crate::db::DbConn) -> Result<Result<NewOrder, R>, OrderError> + Send + 'static,
+    R: Send + 'static,
+{
+    enum Step<R> {
+        Done(Box<Finished>),
+        Refused(R),
+        /// A remote gateway is called between two transactions, not inside this one.
+        Remote(Box<NewOrder>),
+    }
+    let links = state.links.clone();
+    let step = state
+        .write(move |conn| {
+            let new = match resolve(conn)? {
+                Ok(new) => new,
+                Err(refusal) => return Ok(Step::Refused(refusal)),
+            };
+            if !payments::gateway_for(new.method).in_process() {
+                return Ok(Step::Remote(Box::new(new)));
+            }
+            place_in(conn, &new, &links, now).map(|f| Step::Done(Box::new(f)))
+        })
+        .await?;
+    match step {
+        Step::Done(finished) => Ok(Ok(placed(state, *finished))),
+        Step::Refused(refusal) => Ok(Err(refusal)),
+        Step::Remote(new) => place_order_at(state, *new, now).await.map(Ok),
+    }
+}
+
+/// Reserve, pay with an in-process gateway, settle: one write job.
+fn place_in(
+    conn: &mut crate::db::DbConn,
+    request: &NewOrder,
+    links: &links::LinkKey,
+    now: chrono::NaiveDateTime,
+) -> Result<Finished, OrderError> {
+    match place::reserve_in(conn, request, links, now)? {
+        place::Reserved::Replay(order) => finish(conn, order, true, None),
+        place::Reserved::Fresh(order, lines) => {
+            let outcome = place::pay(&order, request.method, request.card.as_ref());
+            let (order, lines, parts) = place::settle_in(conn, order, lines, &outcome, now)?;
+            Ok((order, lines, parts, outcome.result.err(), false))
+        }
+    }
+}
+
+/// The placement's answer, once it is committed: counts it, wakes the outbox for a paid
+/// order and makes the buyer's link.
+fn placed(state: &AppState, finished: Finished) -> Placed {
+    let (order, lines, parts, declined, replayed) = finished;
     if !replayed {
         state.metrics.order_placed(order.mode.as_str());
     }
@@ -129,14 +181,14 @@ pub async fn place_order_at(
         state.outbox_wake.notify_one();
     }
     let token = state.links.token(&order.reference);
-    Ok(Placed {
+    Placed {
         order,
         lines,
         parts,
         replayed,
         token,
         declined,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use crate::db::DbConn;
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::orders::checkout::{FieldProblems, parse_buyer, parse_payment};
@@ -124,8 +125,15 @@ pub fn json_error(
 }
 
 fn order_error(err: &OrderError, locale: Locale) -> HttpResponse {
-    if let OrderError::Db(e) = err {
-        tracing::error!(error = %e, "order placement failed");
+    match err {
+        OrderError::Db(e) if crate::db::is_unavailable(e) => {
+            tracing::warn!(error = %e, "order API: the database is unavailable");
+        }
+        OrderError::Db(e) => tracing::error!(error = %e, "order placement failed"),
+        OrderError::Unavailable(e) => {
+            tracing::warn!(error = %e, "order API: the database is unavailable");
+        }
+        _ => {}
     }
     let message = match err {
         OrderError::Db(e) if crate::db::is_unavailable(e) => locale.t("errors.unavailable.title"),
@@ -201,6 +209,12 @@ pub fn view(
     }
 }
 
+/// Why an API order was refused before anything was written.
+enum Refusal {
+    Order(OrderError),
+    Fields(FieldProblems),
+}
+
 fn bearer(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get(header::AUTHORIZATION)?
@@ -246,78 +260,79 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
             );
         }
     };
-    let handle = body.shop.clone();
-    let requested_show = body.show_id;
-    let found = state
-        .db(move |conn| {
-            let Some(shop) = shop::find_by_handle(conn, &handle)? else {
-                return Ok(None);
-            };
-            let fee = shop::fee_bp(conn, shop.user_id)?;
-            let show = crate::live::model::show_for_order(
-                conn,
-                shop.user_id,
-                shop.mode().as_str(),
-                requested_show,
-            )?;
-            Ok(Some((shop, fee, show)))
-        })
-        .await;
-    let (shop, fee_bp, show) = match found {
-        Ok(Some(found)) => found,
-        Ok(None) => return order_error(&OrderError::ShopNotFound, locale),
-        Err(e) => return api_app_error(e, locale),
-    };
-    let mode = shop.mode();
-    if mode == Mode::Sandbox {
-        let expected = state.links.sandbox_token(shop.user_id);
-        if !bearer(&req).is_some_and(|t| same(t, &expected)) {
-            // A sandbox shop does not exist for anyone but its simulation.
-            return order_error(&OrderError::ShopNotFound, locale);
-        }
-    }
-    let Ok(show_id) = show else {
-        return field_errors(&vec![("show_id", "orders.api.show_not_running")], locale);
-    };
-    let buyer = match parse_buyer(
+    // Everything that needs the shop is checked in the placement's own write job, in the
+    // order a buyer would want to hear it: the shop, the show, then the form's fields.
+    let buyer = parse_buyer(
         &body.buyer.name,
         &body.buyer.phone,
         &body.buyer.address,
         body.buyer.segment.as_deref(),
-    ) {
-        Ok(b) => b,
-        Err(problems) => return field_errors(&problems, locale),
+    );
+    let ApiOrder {
+        shop: handle,
+        lines,
+        payment,
+        show_id: requested_show,
+        ..
+    } = body;
+    let lines: Vec<NewLine> = lines
+        .iter()
+        .map(|l| NewLine {
+            sku_id: l.sku_id,
+            quantity: l.quantity,
+            deal_id: l.deal_id,
+        })
+        .collect();
+    let bearer = bearer(&req).map(str::to_owned);
+    let links = state.links.clone();
+    let resolve = move |conn: &mut DbConn| -> Result<Result<NewOrder, Refusal>, OrderError> {
+        let Some(shop) = shop::find_by_handle(conn, &handle)? else {
+            return Ok(Err(Refusal::Order(OrderError::ShopNotFound)));
+        };
+        let mode = shop.mode();
+        if mode == Mode::Sandbox {
+            let expected = links.sandbox_token(shop.user_id);
+            if !bearer.as_deref().is_some_and(|t| same(t, &expected)) {
+                // A sandbox shop does not exist for anyone but its simulation.
+                return Ok(Err(Refusal::Order(OrderError::ShopNotFound)));
+            }
+        }
+        let Ok(show_id) =
+            crate::live::model::show_for_order(conn, shop.user_id, mode.as_str(), requested_show)?
+        else {
+            return Ok(Err(Refusal::Fields(vec![(
+                "show_id",
+                "orders.api.show_not_running",
+            )])));
+        };
+        let buyer = match buyer {
+            Ok(b) => b,
+            Err(problems) => return Ok(Err(Refusal::Fields(problems))),
+        };
+        let (method, card) = match parse_payment(
+            &payment.method,
+            payment.card_number.as_deref(),
+            mode == Mode::Live,
+        ) {
+            Ok(p) => p,
+            Err(problems) => return Ok(Err(Refusal::Fields(problems))),
+        };
+        Ok(Ok(NewOrder {
+            shop_user_id: shop.user_id,
+            mode,
+            idempotency_key: key,
+            lines,
+            buyer,
+            method,
+            card,
+            show_id,
+            fee_bp: shop::fee_bp(conn, shop.user_id)?,
+        }))
     };
-    let (method, card) = match parse_payment(
-        &body.payment.method,
-        body.payment.card_number.as_deref(),
-        mode == Mode::Live,
-    ) {
-        Ok(p) => p,
-        Err(problems) => return field_errors(&problems, locale),
-    };
-    let new = NewOrder {
-        shop_user_id: shop.user_id,
-        mode,
-        idempotency_key: key,
-        lines: body
-            .lines
-            .iter()
-            .map(|l| NewLine {
-                sku_id: l.sku_id,
-                quantity: l.quantity,
-                deal_id: l.deal_id,
-            })
-            .collect(),
-        buyer,
-        method,
-        card,
-        show_id,
-        fee_bp,
-    };
-    let placed = match orders::place_order(&state, new).await {
-        Ok(p) => p,
-        Err(e) => return order_error(&e, locale),
+    let placed = match orders::place_resolved(&state, state.now().naive_utc(), resolve).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(Refusal::Order(e))) | Err(e) => return order_error(&e, locale),
+        Ok(Err(Refusal::Fields(problems))) => return field_errors(&problems, locale),
     };
     let body = view(&placed.order, &placed.lines, &placed.parts, &placed.token);
     if let Some(declined) = placed.declined {
@@ -351,17 +366,32 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
 }
 
 fn api_app_error(err: AppError, locale: Locale) -> HttpResponse {
-    let (status, code) = match &err {
-        AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    // As the pages do: a database that is down is a warning, anything else an error.
+    let (status, code, title) = match &err {
+        AppError::Unavailable(_) => {
+            tracing::warn!(error = %err, "order API: service unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "errors.unavailable.title",
+            )
+        }
+        _ => {
+            tracing::error!(error = %err, "order API");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "errors.internal.title",
+            )
+        }
     };
-    tracing::error!(error = %err, "order API");
-    json_error(
-        status,
-        code,
-        locale.t("errors.internal.title"),
-        serde_json::json!({}),
-    )
+    let mut response = json_error(status, code, locale.t(title), serde_json::json!({}));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(2u64));
+    }
+    response
 }
 
 async fn show(
