@@ -4,8 +4,8 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::DbConn;
 use crate::db::schema::{show_actions, show_comments, show_minutes, shows};
+use crate::db::{DbConn, on_backend};
 
 pub const RUNNING: &str = "running";
 pub const ENDED: &str = "ended";
@@ -138,13 +138,17 @@ pub fn find_own(conn: &mut DbConn, user_id: i64, id: i64) -> QueryResult<Option<
     Ok(find(conn, id)?.filter(|s| s.user_id == user_id))
 }
 
+/// On the backend's own connection: every API order asks, and through the
+/// `MultiConnection` its SQL would be built again on each call.
 pub fn running_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Show>> {
-    shows::table
-        .filter(shows::user_id.eq(user_id))
-        .filter(shows::status.eq(RUNNING))
-        .select(Show::as_select())
-        .first(conn)
-        .optional()
+    on_backend!(conn, |c| {
+        shows::table
+            .filter(shows::user_id.eq(user_id))
+            .filter(shows::status.eq(RUNNING))
+            .select(Show::as_select())
+            .first(c)
+            .optional()
+    })
 }
 
 /// The show an order placed now on `shop_user_id`'s shop in `mode` belongs to: the one

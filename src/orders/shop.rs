@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use rand::Rng;
 
 use super::state::Mode;
-use crate::db::DbConn;
 use crate::db::schema::{shops, users};
+use crate::db::{DbConn, on_backend};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = shops)]
@@ -65,11 +65,14 @@ pub fn find_by_handle(conn: &mut DbConn, handle: &str) -> QueryResult<Option<Sho
     if !is_handle(handle) {
         return Ok(None);
     }
-    shops::table
-        .filter(shops::handle.eq(handle))
-        .select(Shop::as_select())
-        .first(conn)
-        .optional()
+    // On the backend's own connection: every API order looks its shop up.
+    on_backend!(conn, |c| {
+        shops::table
+            .filter(shops::handle.eq(handle))
+            .select(Shop::as_select())
+            .first(c)
+            .optional()
+    })
 }
 
 pub fn of_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Shop>> {
@@ -133,11 +136,13 @@ pub fn set_mode(
 /// The creator's platform fee in basis points, from their profile.
 pub fn fee_bp(conn: &mut DbConn, user_id: i64) -> QueryResult<i32> {
     use crate::db::schema::creator_profiles;
-    let platform: Option<Option<String>> = creator_profiles::table
-        .find(user_id)
-        .select(creator_profiles::platform)
-        .first(conn)
-        .optional()?;
+    let platform: Option<Option<String>> = on_backend!(conn, |c| {
+        creator_profiles::table
+            .find(user_id)
+            .select(creator_profiles::platform)
+            .first(c)
+            .optional()
+    })?;
     Ok(crate::matching::weights::platform_fee_bp(platform.flatten().as_deref()) as i32)
 }
 
