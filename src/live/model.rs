@@ -159,13 +159,31 @@ pub fn show_for_order(
     shop_user_id: i64,
     mode: &str,
     requested: Option<i64>,
-) -> QueryResult<Result<Option<i64>, ()>> {
-    let running = running_of(conn, shop_user_id)?.filter(|s| s.mode == mode);
-    Ok(match (requested, running) {
-        (Some(id), Some(show)) if show.id == id => Ok(Some(id)),
-        (Some(_), _) => Err(()),
-        (None, show) => Ok(show.map(|s| s.id)),
-    })
+) -> QueryResult<Result<Option<i64>, ShowNotRunning>> {
+    let running = running_of(conn, shop_user_id)?;
+    Ok(pick_show_for_order(
+        running.as_ref().map(|s| (s.id, s.mode.as_str())),
+        mode,
+        requested,
+    ))
+}
+
+/// An order named a show that is not its shop's running show in the shop's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShowNotRunning;
+
+/// [`show_for_order`] once the creator's running show (id and mode) is known.
+pub fn pick_show_for_order(
+    running: Option<(i64, &str)>,
+    mode: &str,
+    requested: Option<i64>,
+) -> Result<Option<i64>, ShowNotRunning> {
+    let running = running.filter(|(_, m)| *m == mode).map(|(id, _)| id);
+    match (requested, running) {
+        (Some(id), Some(show)) if show == id => Ok(Some(id)),
+        (Some(_), _) => Err(ShowNotRunning),
+        (None, show) => Ok(show),
+    }
 }
 
 pub fn of_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Show>> {

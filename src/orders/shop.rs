@@ -25,6 +25,50 @@ impl Shop {
     }
 }
 
+/// What an order through the JSON API needs to know of its shop, read in one statement:
+/// the shop, the creator's platform fee, and the creator's running show (its id and
+/// mode), if any.
+#[derive(Debug, Clone)]
+pub struct ForOrder {
+    pub shop: Shop,
+    pub fee_bp: i32,
+    pub running_show: Option<(i64, String)>,
+}
+
+/// The shop, the creator's platform, the running show's id and mode.
+type ForOrderRow = (Shop, Option<String>, Option<i64>, Option<String>);
+
+pub fn for_order(conn: &mut DbConn, handle: &str) -> QueryResult<Option<ForOrder>> {
+    use crate::db::schema::{creator_profiles, shows};
+    if !is_handle(handle) {
+        return Ok(None);
+    }
+    // One running show per creator at most (a partial unique index), so at most one row.
+    let row: Option<ForOrderRow> = on_backend!(conn, |c| {
+        shops::table
+            .left_join(creator_profiles::table.on(creator_profiles::user_id.eq(shops::user_id)))
+            .left_join(
+                shows::table.on(shows::user_id
+                    .eq(shops::user_id)
+                    .and(shows::status.eq(crate::live::model::RUNNING))),
+            )
+            .filter(shops::handle.eq(handle))
+            .select((
+                Shop::as_select(),
+                creator_profiles::platform.nullable(),
+                shows::id.nullable(),
+                shows::mode.nullable(),
+            ))
+            .first(c)
+            .optional()
+    })?;
+    Ok(row.map(|(shop, platform, show_id, show_mode)| ForOrder {
+        shop,
+        fee_bp: crate::matching::weights::platform_fee_bp(platform.as_deref()) as i32,
+        running_show: show_id.zip(show_mode),
+    }))
+}
+
 /// A handle from a display name: lowercase ASCII letters, digits and dashes, plus a
 /// random tail so two "Lily"s do not collide and handles are not guessable in order.
 fn handle_for(name: &str) -> String {

@@ -286,7 +286,12 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
     let bearer = bearer(&req).map(str::to_owned);
     let links = state.links.clone();
     let resolve = move |conn: &mut DbConn| -> Result<Result<NewOrder, Refusal>, OrderError> {
-        let Some(shop) = shop::find_by_handle(conn, &handle)? else {
+        let Some(shop::ForOrder {
+            shop,
+            fee_bp,
+            running_show,
+        }) = shop::for_order(conn, &handle)?
+        else {
             return Ok(Err(Refusal::Order(OrderError::ShopNotFound)));
         };
         let mode = shop.mode();
@@ -297,9 +302,11 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
                 return Ok(Err(Refusal::Order(OrderError::ShopNotFound)));
             }
         }
-        let Ok(show_id) =
-            crate::live::model::show_for_order(conn, shop.user_id, mode.as_str(), requested_show)?
-        else {
+        let Ok(show_id) = crate::live::model::pick_show_for_order(
+            running_show.as_ref().map(|(id, m)| (*id, m.as_str())),
+            mode.as_str(),
+            requested_show,
+        ) else {
             return Ok(Err(Refusal::Fields(vec![(
                 "show_id",
                 "orders.api.show_not_running",
@@ -326,7 +333,7 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
             method,
             card,
             show_id,
-            fee_bp: shop::fee_bp(conn, shop.user_id)?,
+            fee_bp,
         }))
     };
     let placed = match orders::place_resolved(&state, state.now().naive_utc(), resolve).await {

@@ -522,3 +522,44 @@ async fn paid_delivered_and_returned_orders_update_the_statistics() {
     assert_eq!(stats("all").2, all_before.2 + 1, "returned");
     assert_eq!(stats("f25-34").2, seg_before.2 + 1);
 }
+
+/// The order keeps the platform fee of the creator's platform as it was when the order
+/// was placed (read in the placement's own transaction).
+#[tokio::test]
+async fn an_order_keeps_the_fee_of_the_creators_platform() {
+    use kaibo::db::schema::creator_profiles;
+    let f = shop_fixture(Mode::Live, 1).await;
+    let a = f.products[0].clone();
+    let body = f.order_json(&[(a.sku_id, 1)], json!({"method": "cod"}));
+    assert_eq!(f.post_order("fee-key-0001", &body).await.status(), 201);
+    let mut conn = f.app.pool.get().unwrap();
+    diesel::delete(creator_profiles::table.find(f.creator_id))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::insert_into(creator_profiles::table)
+        .values((
+            creator_profiles::user_id.eq(f.creator_id),
+            creator_profiles::niche_categories.eq("beauty"),
+            creator_profiles::top_regions.eq(""),
+            creator_profiles::platform.eq("tiktok"),
+            creator_profiles::updated_at.eq(chrono::Utc::now().naive_utc()),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    drop(conn);
+    let body = f.order_json(&[(a.sku_id, 1)], json!({"method": "cod"}));
+    assert_eq!(f.post_order("fee-key-0002", &body).await.status(), 201);
+    let fees: Vec<i32> = orders::table
+        .order(orders::id)
+        .select(orders::fee_bp)
+        .load(&mut f.app.pool.get().unwrap())
+        .unwrap();
+    assert_eq!(
+        fees,
+        vec![
+            kaibo::matching::weights::platform_fee_bp(None) as i32,
+            kaibo::matching::weights::platform_fee_bp(Some("tiktok")) as i32,
+        ],
+        "the default fee, then the creator's platform's"
+    );
+}
