@@ -160,12 +160,10 @@ fn place_in(
     links: &links::LinkKey,
     now: chrono::NaiveDateTime,
 ) -> Result<Finished, OrderError> {
-    match place::reserve_in(conn, request, links, now)? {
-        place::Reserved::Replay(order) => finish(conn, order, true, None),
-        place::Reserved::Fresh(order, lines) => {
-            let outcome = place::pay(&order, request.method, request.card.as_ref());
-            let (order, lines, parts) = place::settle_in(conn, order, lines, &outcome, now)?;
-            Ok((order, lines, parts, outcome.result.err(), false))
+    match place::place_in_process(conn, request, links, now)? {
+        place::InProcess::Replay(order) => finish(conn, order, true, None),
+        place::InProcess::Placed((order, lines, parts), declined) => {
+            Ok((order, lines, parts, declined, false))
         }
     }
 }

@@ -175,6 +175,24 @@ type SkuFacts = (
     Option<i64>,
 );
 
+/// What [`take_in`] took for a new order: its lines with their prices (not stored yet),
+/// its sums and the reference it will have.
+#[derive(Debug, Clone)]
+pub struct Taken {
+    pub lines: Vec<Line>,
+    pub total_fen: i64,
+    pub commission_fen: i64,
+    pub earnings_fen: i64,
+    pub reference: String,
+}
+
+/// The first half of a placement: the idempotency key, then each line's price, stock and
+/// deal units, taken with conditional updates. Nothing of the order is stored yet.
+pub enum Took {
+    Replay(Box<Order>),
+    Fresh(Taken),
+}
+
 /// [`reserve`] inside a transaction the caller holds (a job of the writer). Few
 /// statements, each on the backend's own connection: this is the hot path of a sale.
 pub fn reserve_in(
@@ -183,6 +201,42 @@ pub fn reserve_in(
     keys: &links::LinkKey,
     now: NaiveDateTime,
 ) -> Result<Reserved, OrderError> {
+    let taken = match take_in(conn, new, now)? {
+        Took::Replay(order) => return Ok(Reserved::Replay(*order)),
+        Took::Fresh(taken) => taken,
+    };
+    let (order, stored) = store_pending(conn, new, keys, taken, now)?;
+    Ok(Reserved::Fresh(order, stored))
+}
+
+/// Stores a taken order as waiting for its payment: the order, its lines, its key's link
+/// and the "placed" event.
+fn store_pending(
+    conn: &mut DbConn,
+    new: &NewOrder,
+    keys: &links::LinkKey,
+    taken: Taken,
+    now: NaiveDateTime,
+) -> Result<(Order, Vec<Line>), OrderError> {
+    let order = store_order(conn, new, keys, &taken, OrderStatus::PendingPayment, 0, now)?;
+    let stored = store_lines(conn, order.id, &taken.lines)?;
+    link_key(conn, new, order.id)?;
+    record_event(
+        conn,
+        order.id,
+        &order.mode,
+        Subject::Order,
+        None,
+        OrderStatus::PendingPayment.as_str(),
+        &Actor::Buyer,
+        "placed",
+        now,
+    )?;
+    Ok((order, stored))
+}
+
+/// The first half of a placement; see [`Took`].
+pub fn take_in(conn: &mut DbConn, new: &NewOrder, now: NaiveDateTime) -> Result<Took, OrderError> {
     let lines = normalise(&new.lines)?;
     let hash = request_hash(new);
     // The key first: a concurrent twin waits here for this transaction, then sees it.
@@ -212,7 +266,9 @@ pub fn reserve_in(
             Some(id) => model::find_order(conn, id)?,
             None => None,
         };
-        return order.map(Reserved::Replay).ok_or(OrderError::NotFound);
+        return order
+            .map(|o| Took::Replay(Box::new(o)))
+            .ok_or(OrderError::NotFound);
     }
 
     let mut taken: Vec<Line> = Vec::with_capacity(lines.len());
@@ -297,17 +353,36 @@ pub fn reserve_in(
         });
     }
 
-    let total: i64 = taken.iter().map(Line::total_fen).sum();
-    let (commission, earnings) = money::kept_earnings(&taken, new.fee_bp);
-    let reference = links::new_reference();
+    let total_fen: i64 = taken.iter().map(Line::total_fen).sum();
+    let (commission_fen, earnings_fen) = money::kept_earnings(&taken, new.fee_bp);
+    Ok(Took::Fresh(Taken {
+        lines: taken,
+        total_fen,
+        commission_fen,
+        earnings_fen,
+        reference: links::new_reference(),
+    }))
+}
+
+/// Inserts the order of `taken` in `status` with `paid_fen` paid.
+fn store_order(
+    conn: &mut DbConn,
+    new: &NewOrder,
+    keys: &links::LinkKey,
+    taken: &Taken,
+    status: OrderStatus,
+    paid_fen: i64,
+    now: NaiveDateTime,
+) -> Result<Order, OrderError> {
+    let reference = &taken.reference;
     let order: Order = on_backend!(conn, |c| {
         diesel::insert_into(orders::table)
             .values((
-                orders::reference.eq(&reference),
-                orders::access_hash.eq(links::hash(&keys.token(&reference))),
+                orders::reference.eq(reference),
+                orders::access_hash.eq(links::hash(&keys.token(reference))),
                 orders::shop_user_id.eq(new.shop_user_id),
                 orders::mode.eq(new.mode.as_str()),
-                orders::status.eq(OrderStatus::PendingPayment.as_str()),
+                orders::status.eq(status.as_str()),
                 orders::buyer_name.eq(&new.buyer.name),
                 orders::buyer_phone.eq(&new.buyer.phone),
                 orders::buyer_address.eq(&new.buyer.address),
@@ -316,11 +391,11 @@ pub fn reserve_in(
                 orders::payment_method.eq(new.method.as_str()),
                 orders::card_last4.eq(new.card.as_ref().map(|c| c.last4().to_string())),
                 orders::currency.eq("CNY"),
-                orders::total_fen.eq(total),
-                orders::paid_fen.eq(0),
+                orders::total_fen.eq(taken.total_fen),
+                orders::paid_fen.eq(paid_fen),
                 orders::refunded_fen.eq(0),
-                orders::commission_fen.eq(commission),
-                orders::earnings_fen.eq(earnings),
+                orders::commission_fen.eq(taken.commission_fen),
+                orders::earnings_fen.eq(taken.earnings_fen),
                 orders::fee_bp.eq(new.fee_bp),
                 orders::show_id.eq(new.show_id),
                 orders::created_at.eq(now),
@@ -330,12 +405,18 @@ pub fn reserve_in(
             .cached()
             .get_result(c)
     })?;
-    let mut stored = Vec::with_capacity(taken.len());
-    for line in &taken {
+    Ok(order)
+}
+
+/// Inserts an order's lines (with their supplier order when it is already routed).
+fn store_lines(conn: &mut DbConn, order_id: i64, lines: &[Line]) -> Result<Vec<Line>, OrderError> {
+    let mut stored = Vec::with_capacity(lines.len());
+    for line in lines {
         let row: Line = on_backend!(conn, |c| {
             diesel::insert_into(order_lines::table)
                 .values((
-                    order_lines::order_id.eq(order.id),
+                    order_lines::order_id.eq(order_id),
+                    order_lines::supplier_order_id.eq(line.supplier_order_id),
                     order_lines::product_id.eq(line.product_id),
                     order_lines::sku_id.eq(line.sku_id),
                     order_lines::supplier_id.eq(line.supplier_id),
@@ -355,25 +436,19 @@ pub fn reserve_in(
         })?;
         stored.push(row);
     }
+    Ok(stored)
+}
+
+/// Points the idempotency key at its order, so a replay finds it.
+fn link_key(conn: &mut DbConn, new: &NewOrder, order_id: i64) -> Result<(), OrderError> {
     on_backend!(conn, |c| {
         diesel::update(idempotency_keys::table.find((new.shop_user_id, &new.idempotency_key)))
-            .set(idempotency_keys::order_id.eq(order.id))
+            .set(idempotency_keys::order_id.eq(order_id))
             .returning(idempotency_keys::shop_user_id)
             .cached()
             .get_result::<i64>(c)
     })?;
-    record_event(
-        conn,
-        order.id,
-        &order.mode,
-        Subject::Order,
-        None,
-        OrderStatus::PendingPayment.as_str(),
-        &Actor::Buyer,
-        "placed",
-        now,
-    )?;
-    Ok(Reserved::Fresh(order, stored))
+    Ok(())
 }
 
 /// Takes `q` units of a running flash deal for this buyer and returns the deal's price.
@@ -458,10 +533,20 @@ pub struct PaymentOutcome {
 /// Authorises and captures; retries a retryable failure; voids an authorisation whose
 /// capture failed. No database work: a real gateway is a network call.
 pub fn pay(order: &Order, method: Method, card: Option<&CardNumber>) -> PaymentOutcome {
+    pay_for(&order.reference, order.total_fen, method, card)
+}
+
+/// [`pay`] for the order with this reference and total, stored or not.
+pub fn pay_for(
+    reference: &str,
+    total_fen: i64,
+    method: Method,
+    card: Option<&CardNumber>,
+) -> PaymentOutcome {
     let gateway = gateway_for(method);
     let charge = Charge {
-        reference: &order.reference,
-        amount_fen: order.total_fen,
+        reference,
+        amount_fen: total_fen,
         card,
     };
     let mut attempts = Vec::new();
@@ -470,7 +555,7 @@ pub fn pay(order: &Order, method: Method, card: Option<&CardNumber>) -> PaymentO
         auth = gateway.authorize(&charge);
         attempts.push(Attempt {
             kind: "authorize",
-            amount_fen: order.total_fen,
+            amount_fen: total_fen,
             reference: auth.as_ref().ok().map(|r| r.reference.clone()),
             error: auth.as_ref().err().copied(),
         });
@@ -492,7 +577,7 @@ pub fn pay(order: &Order, method: Method, card: Option<&CardNumber>) -> PaymentO
     let capture = gateway.capture(&charge, &auth);
     attempts.push(Attempt {
         kind: "capture",
-        amount_fen: order.total_fen,
+        amount_fen: total_fen,
         reference: capture.as_ref().ok().map(|r| r.reference.clone()),
         error: capture.as_ref().err().copied(),
     });
@@ -500,7 +585,7 @@ pub fn pay(order: &Order, method: Method, card: Option<&CardNumber>) -> PaymentO
         let void = gateway.void(&charge, &auth);
         attempts.push(Attempt {
             kind: "void",
-            amount_fen: order.total_fen,
+            amount_fen: total_fen,
             reference: void.as_ref().ok().map(|r| r.reference.clone()),
             error: void.as_ref().err().copied(),
         });
@@ -547,26 +632,7 @@ pub fn settle_in(
     now: NaiveDateTime,
 ) -> Result<Settled, OrderError> {
     let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
-    let attempts: Vec<_> = outcome
-        .attempts
-        .iter()
-        .map(|a| {
-            (
-                payments::order_id.eq(order.id),
-                payments::mode.eq(order.mode.as_str()),
-                payments::gateway.eq(outcome.gateway),
-                payments::kind.eq(a.kind),
-                payments::amount_fen.eq(a.amount_fen),
-                payments::succeeded.eq(a.error.is_none()),
-                payments::reference.eq(a.reference.as_deref()),
-                payments::error_code.eq(a.error.map(PayError::code)),
-                payments::created_at.eq(now),
-            )
-        })
-        .collect();
-    if !attempts.is_empty() {
-        insert_rows!(conn, payments::table, attempts, payments::id);
-    }
+    record_payments(conn, &order, outcome, now)?;
     match outcome.result {
         Ok(()) => {
             let paid = status.check(OrderStatus::Paid)?;
@@ -581,7 +647,7 @@ pub fn settle_in(
             // The product statistics are counted when the outbox delivers each supplier
             // order (once, guarded by the inbox), not here: a placement's transaction
             // then touches no row shared by every order of a product.
-            let parts = routing::route(conn, &order, &mut lines, now, &mut events)?;
+            let parts = routing::route(conn, &order, &mut lines, true, now, &mut events)?;
             events.push(NewEvent {
                 subject: Subject::Order,
                 from: Some(paid.as_str()),
@@ -634,4 +700,103 @@ pub fn settle_in(
             Ok((order, lines, Vec::new()))
         }
     }
+}
+
+/// Records each call to the gateway.
+fn record_payments(
+    conn: &mut DbConn,
+    order: &Order,
+    outcome: &PaymentOutcome,
+    now: NaiveDateTime,
+) -> Result<(), OrderError> {
+    let attempts: Vec<_> = outcome
+        .attempts
+        .iter()
+        .map(|a| {
+            (
+                payments::order_id.eq(order.id),
+                payments::mode.eq(order.mode.as_str()),
+                payments::gateway.eq(outcome.gateway),
+                payments::kind.eq(a.kind),
+                payments::amount_fen.eq(a.amount_fen),
+                payments::succeeded.eq(a.error.is_none()),
+                payments::reference.eq(a.reference.as_deref()),
+                payments::error_code.eq(a.error.map(PayError::code)),
+                payments::created_at.eq(now),
+            )
+        })
+        .collect();
+    if !attempts.is_empty() {
+        insert_rows!(conn, payments::table, attempts, payments::id);
+    }
+    Ok(())
+}
+
+/// What a placement with an in-process gateway gives: a replay's order, or the new
+/// order as stored with its lines, parts and the payment's refusal if any.
+pub enum InProcess {
+    Replay(Order),
+    Placed(Settled, Option<PayError>),
+}
+
+/// Reserve, pay and settle as one job, for a gateway that runs in the process (sandbox
+/// cards, cash on delivery). The gateway is asked before anything of the order is
+/// stored, so a paid order is written once, already routed: no status update and no
+/// second pass over its lines. A refused payment is stored as waiting and then settled
+/// as failed, which gives its stock back, exactly as the two-step path does.
+pub fn place_in_process(
+    conn: &mut DbConn,
+    new: &NewOrder,
+    keys: &links::LinkKey,
+    now: NaiveDateTime,
+) -> Result<InProcess, OrderError> {
+    let taken = match take_in(conn, new, now)? {
+        Took::Replay(order) => return Ok(InProcess::Replay(*order)),
+        Took::Fresh(taken) => taken,
+    };
+    let outcome = pay_for(
+        &taken.reference,
+        taken.total_fen,
+        new.method,
+        new.card.as_ref(),
+    );
+    if let Err(declined) = outcome.result {
+        let (order, lines) = store_pending(conn, new, keys, taken, now)?;
+        let settled = settle_in(conn, order, lines, &outcome, now)?;
+        return Ok(InProcess::Placed(settled, Some(declined)));
+    }
+    let placed = OrderStatus::PendingPayment;
+    let paid = placed.check(OrderStatus::Paid)?;
+    let routed = paid.check(OrderStatus::Routed)?;
+    let order = store_order(conn, new, keys, &taken, routed, taken.total_fen, now)?;
+    let mut events = vec![
+        NewEvent {
+            subject: Subject::Order,
+            from: None,
+            to: placed.as_str(),
+            actor: Actor::Buyer,
+            reason: "placed".into(),
+        },
+        NewEvent {
+            subject: Subject::Order,
+            from: Some(placed.as_str()),
+            to: paid.as_str(),
+            actor: Actor::Gateway,
+            reason: format!("{} {}", outcome.gateway, money::fen(order.total_fen)),
+        },
+    ];
+    let mut lines = taken.lines;
+    let parts = routing::route(conn, &order, &mut lines, false, now, &mut events)?;
+    events.push(NewEvent {
+        subject: Subject::Order,
+        from: Some(paid.as_str()),
+        to: routed.as_str(),
+        actor: Actor::System,
+        reason: "routed".into(),
+    });
+    let lines = store_lines(conn, order.id, &lines)?;
+    link_key(conn, new, order.id)?;
+    record_payments(conn, &order, &outcome, now)?;
+    record_events(conn, order.id, &order.mode, &events, now)?;
+    Ok(InProcess::Placed((order, lines, parts), None))
 }

@@ -15,12 +15,15 @@ use crate::db::{CachedExt, DbConn, on_backend};
 pub const TOPIC_ROUTED: &str = "supplier_order.routed";
 
 /// Makes one supplier order per supplier of `lines` (and sets the lines' supplier
-/// order), each with its outbox message, and adds a "routed" event per supplier order to
-/// `events`. The caller moves the order itself to routed and writes the events.
+/// order: in the database too when `lines_stored`, else only in `lines`, which the
+/// caller then inserts), each with its outbox message, and adds a "routed" event per
+/// supplier order to `events`. The caller moves the order itself to routed and writes
+/// the events.
 pub fn route(
     conn: &mut DbConn,
     order: &Order,
     lines: &mut [Line],
+    lines_stored: bool,
     now: NaiveDateTime,
     events: &mut Vec<NewEvent>,
 ) -> QueryResult<Vec<SupplierOrder>> {
@@ -45,17 +48,19 @@ pub fn route(
                 .cached()
                 .get_result(c)
         })?;
-        on_backend!(conn, |c| {
-            diesel::update(
-                order_lines::table
-                    .filter(order_lines::order_id.eq(order.id))
-                    .filter(order_lines::supplier_id.eq(supplier_id)),
-            )
-            .set(order_lines::supplier_order_id.eq(part.id))
-            .returning(order_lines::id)
-            .cached()
-            .load::<i64>(c)
-        })?;
+        if lines_stored {
+            on_backend!(conn, |c| {
+                diesel::update(
+                    order_lines::table
+                        .filter(order_lines::order_id.eq(order.id))
+                        .filter(order_lines::supplier_id.eq(supplier_id)),
+                )
+                .set(order_lines::supplier_order_id.eq(part.id))
+                .returning(order_lines::id)
+                .cached()
+                .load::<i64>(c)
+            })?;
+        }
         let mut items = Vec::new();
         for line in lines.iter_mut().filter(|l| l.supplier_id == supplier_id) {
             line.supplier_order_id = Some(part.id);
