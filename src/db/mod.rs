@@ -76,6 +76,25 @@ where
 
 impl<Q, Conn> RunQueryDsl<Conn> for Cached<Q> {}
 
+/// The `id` a hand-written `INSERT ... RETURNING id` gives back.
+#[derive(Debug, diesel::QueryableByName)]
+pub struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+}
+
+/// `INSERT INTO table (columns) VALUES (?, ...), ... RETURNING id` for `rows` rows: the
+/// multi-row insert diesel cannot write for SQLite, for hot paths that bind it by hand
+/// (with `sql_query(..).into_boxed()`) and keep it prepared with [`Cached`].
+pub fn insert_many_sql(table: &str, columns: &[&str], rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns.len()].join(", "));
+    format!(
+        "INSERT INTO {table} ({}) VALUES {} RETURNING id",
+        columns.join(", "),
+        vec![row; rows].join(", ")
+    )
+}
+
 /// `.cached()` on any statement: see [`Cached`].
 pub trait CachedExt: Sized {
     fn cached(self) -> Cached<Self> {

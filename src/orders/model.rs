@@ -263,6 +263,48 @@ pub fn record_events(
     events: &[NewEvent],
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if let DbConn::Sqlite(c) = conn {
+        // diesel cannot write a multi-row insert for SQLite; a placement's four events
+        // as one statement instead of four is worth the hand-written SQL on the hot path.
+        use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+        let sql = crate::db::insert_many_sql(
+            "order_events",
+            &[
+                "order_id",
+                "supplier_order_id",
+                "case_id",
+                "mode",
+                "entity",
+                "from_status",
+                "to_status",
+                "actor",
+                "reason",
+                "at",
+            ],
+            events.len(),
+        );
+        let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+        for e in events {
+            let (entity, so, case) = e.subject.columns();
+            query = query
+                .bind::<BigInt, _>(order_id)
+                .bind::<Nullable<BigInt>, _>(so)
+                .bind::<Nullable<BigInt>, _>(case)
+                .bind::<Text, _>(mode.to_string())
+                .bind::<Text, _>(entity)
+                .bind::<Nullable<Text>, _>(e.from)
+                .bind::<Text, _>(e.to)
+                .bind::<Text, _>(e.actor.label())
+                .bind::<Text, _>(e.reason.clone())
+                .bind::<Timestamp, _>(at);
+        }
+        let ids: Vec<crate::db::Id> = query.cached().load(c)?;
+        debug_assert_eq!(ids.len(), events.len());
+        return Ok(());
+    }
     let rows: Vec<_> = events
         .iter()
         .map(|e| {
@@ -281,9 +323,6 @@ pub fn record_events(
             )
         })
         .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
     insert_rows!(conn, order_events::table, rows, order_events::id);
     Ok(())
 }
@@ -430,4 +469,84 @@ pub fn running_deals(
         .order(flash_deals::id.desc())
         .select(FlashDeal::as_select())
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::db::{DatabaseUrl, build_pool, run_migrations};
+
+    /// On SQLite the events go in as one hand-written multi-row insert: it must store
+    /// what diesel's own insert would (read back here through the typed schema), and stay
+    /// prepared from one order to the next.
+    #[test]
+    fn events_are_one_kept_prepared_insert_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = build_pool(&DatabaseUrl::Sqlite(dir.path().join("kaibo.db")), 1).unwrap();
+        run_migrations(&pool).unwrap();
+        let mut conn = pool.get().unwrap();
+        // Events only: no order rows behind them in this test.
+        conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = seen.clone();
+        let DbConn::Sqlite(c) = &mut *conn else {
+            unreachable!("a SQLite pool")
+        };
+        c.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
+            if let diesel::connection::InstrumentationEvent::CacheQuery { sql, .. } = event {
+                log.lock().unwrap().push(sql.to_string());
+            }
+        });
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 3)
+            .unwrap()
+            .and_hms_milli_opt(21, 5, 7, 250)
+            .unwrap();
+        let events = |order: i64| {
+            vec![
+                NewEvent {
+                    subject: Subject::Order,
+                    from: None,
+                    to: "pending_payment",
+                    actor: Actor::Buyer,
+                    reason: "placed".into(),
+                },
+                NewEvent {
+                    subject: Subject::SupplierOrder(order * 10),
+                    from: Some("paid"),
+                    to: "routed",
+                    actor: Actor::Supplier(7),
+                    reason: format!("supplier {order}"),
+                },
+            ]
+        };
+        record_events(&mut conn, 1, "live", &events(1), at).unwrap();
+        record_events(&mut conn, 2, "sandbox", &events(2), at).unwrap();
+        let stored: Vec<Event> = order_events::table
+            .filter(order_events::order_id.eq(2))
+            .order(order_events::id)
+            .select(Event::as_select())
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(stored.len(), 2);
+        assert_eq!(stored[0].entity, "order");
+        assert_eq!(stored[0].from_status, None);
+        assert_eq!(stored[0].actor, "buyer");
+        assert_eq!(stored[0].mode, "sandbox");
+        assert_eq!(stored[0].at, at);
+        assert_eq!(stored[1].supplier_order_id, Some(20));
+        assert_eq!(stored[1].from_status.as_deref(), Some("paid"));
+        assert_eq!(stored[1].actor, "supplier:7");
+        assert_eq!(stored[1].reason, "supplier 2");
+        let inserts = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.starts_with("INSERT INTO order_events"))
+            .count();
+        assert_eq!(inserts, 1, "prepared once for both orders");
+    }
 }

@@ -709,6 +709,43 @@ fn record_payments(
     outcome: &PaymentOutcome,
     now: NaiveDateTime,
 ) -> Result<(), OrderError> {
+    if outcome.attempts.is_empty() {
+        return Ok(());
+    }
+    if let DbConn::Sqlite(c) = conn {
+        // One statement for the attempts (see `model::record_events`).
+        use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+        let sql = crate::db::insert_many_sql(
+            "payments",
+            &[
+                "order_id",
+                "mode",
+                "gateway",
+                "kind",
+                "amount_fen",
+                "succeeded",
+                "reference",
+                "error_code",
+                "created_at",
+            ],
+            outcome.attempts.len(),
+        );
+        let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+        for a in &outcome.attempts {
+            query = query
+                .bind::<BigInt, _>(order.id)
+                .bind::<Text, _>(order.mode.clone())
+                .bind::<Text, _>(outcome.gateway)
+                .bind::<Text, _>(a.kind)
+                .bind::<BigInt, _>(a.amount_fen)
+                .bind::<Bool, _>(a.error.is_none())
+                .bind::<Nullable<Text>, _>(a.reference.clone())
+                .bind::<Nullable<Text>, _>(a.error.map(PayError::code))
+                .bind::<Timestamp, _>(now);
+        }
+        let _: Vec<crate::db::Id> = query.cached().load(c)?;
+        return Ok(());
+    }
     let attempts: Vec<_> = outcome
         .attempts
         .iter()
@@ -726,9 +763,7 @@ fn record_payments(
             )
         })
         .collect();
-    if !attempts.is_empty() {
-        insert_rows!(conn, payments::table, attempts, payments::id);
-    }
+    insert_rows!(conn, payments::table, attempts, payments::id);
     Ok(())
 }
 
