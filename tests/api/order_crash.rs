@@ -3,7 +3,10 @@
 //! delivers every message that was pending when the process died.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use diesel::prelude::*;
@@ -60,52 +63,110 @@ pub(crate) fn prepare(url: &DatabaseUrl) -> (String, Vec<i64>) {
     (shop.handle, sku_ids)
 }
 
-/// Where a started server's log goes: the file named by `TEST_CHILD_STDERR` (appended;
-/// with `TEST_CHILD_LOG` as its level) when debugging a failure, else nowhere.
-fn child_stderr() -> Stdio {
-    match std::env::var("TEST_CHILD_STDERR") {
-        Ok(path) => std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_or_else(|_| Stdio::null(), Stdio::from),
-        Err(_) => Stdio::null(),
-    }
+/// A `kaibo serve` child process. It binds port 0 and the test reads the port it prints,
+/// so no other test can take the port between choosing and binding it. Its log (level
+/// `TEST_CHILD_LOG`, default `warn`) goes to a file beside its data directory and is
+/// printed if it fails to come up. Dropping it kills the process.
+pub(crate) struct Server {
+    child: Child,
+    pub(crate) port: u16,
+    log: PathBuf,
 }
 
-pub(crate) fn start(url: &DatabaseUrl, data: &std::path::Path, port: u16, outbox: bool) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kaibo"));
-    command
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(data)
-        .env_remove("DATABASE_URL")
-        .env(
-            "KAIBO_LOG",
-            std::env::var("TEST_CHILD_LOG").unwrap_or("error".into()),
-        )
-        .env("KAIBO_SEED_DEMO", "false")
-        .env("KAIBO_DEMO_CATALOG_SKUS", "0")
-        .env("KAIBO_OUTBOX_WORKER", if outbox { "true" } else { "false" })
-        .stdout(Stdio::null())
-        .stderr(child_stderr());
-    if let DatabaseUrl::Postgres(u) = url {
-        command.env("DATABASE_URL", u);
-    }
-    command.spawn().expect("start kaibo serve")
-}
-
-/// Waits up to 30 s for a started server: a debug build starting beside a browser test
-/// and the rest of the suite on two cores once took longer than 10 s.
-pub(crate) async fn wait_healthy(port: u16) {
-    for _ in 0..1200 {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await
-            && r.status() == 200
-        {
-            return;
+impl Server {
+    /// Starts `kaibo serve` and waits up to 60 s until it answers `/healthz`: a debug build
+    /// starting beside a browser test and the rest of the suite on two cores once took
+    /// longer than 10 s.
+    pub(crate) async fn start(url: &DatabaseUrl, data: &Path, outbox: bool) -> Server {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let log = data.with_file_name(format!("serve-{}-{n}.log", std::process::id()));
+        let log_file = std::fs::File::create(&log).expect("create the server's log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kaibo"));
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env_remove("DATABASE_URL")
+            .env(
+                "KAIBO_LOG",
+                std::env::var("TEST_CHILD_LOG").unwrap_or("warn".into()),
+            )
+            .env("KAIBO_SEED_DEMO", "false")
+            .env("KAIBO_DEMO_CATALOG_SKUS", "0")
+            .env("KAIBO_OUTBOX_WORKER", if outbox { "true" } else { "false" })
+            .stdout(Stdio::piped())
+            .stderr(log_file);
+        if let DatabaseUrl::Postgres(u) = url {
+            command.env("DATABASE_URL", u);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        let mut child = command.spawn().expect("start kaibo serve");
+        // Read stdout to its end on a thread, so the child never blocks on a full pipe.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(port) = running_port(&line) {
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            port: 0,
+            log,
+        };
+        for _ in 0..2400 {
+            if let Ok(port) = rx.try_recv() {
+                server.port = port;
+            }
+            if server.port != 0
+                && let Ok(r) =
+                    reqwest::get(format!("http://127.0.0.1:{}/healthz", server.port)).await
+                && r.status() == 200
+            {
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!(
+                    "kaibo serve ended with {status} before it came up:\n{}",
+                    server.log_text()
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!(
+            "kaibo serve did not come up in 60 s (port {}):\n{}",
+            server.port,
+            server.log_text()
+        );
     }
-    panic!("the server did not come up");
+
+    pub(crate) fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the process without warning (SIGKILL) and waits for it.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(no log: {e})"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The port in `kaibo serve`'s "Kaibo is running at http://host:port/" line.
+fn running_port(line: &str) -> Option<u16> {
+    let address = line.split("Kaibo is running at http://").nth(1)?;
+    let host_port = address.split('/').next()?;
+    host_port.rsplit_once(':')?.1.parse().ok()
 }
 
 fn body(handle: &str, sku: i64, buyer: usize) -> Value {
@@ -134,25 +195,21 @@ async fn acknowledged_orders_survive_kill_9() {
         }
     };
     let (handle, sku_ids) = prepare(&url);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     // The first process never delivers the outbox: everything it routed is pending
     // when it dies, and only the restarted process can deliver it.
-    let mut child = start(&url, &data, port, false);
-    wait_healthy(port).await;
+    let mut server = Server::start(&url, &data, false).await;
+    let base = server.base();
 
     let acknowledged: Arc<Mutex<BTreeMap<String, (String, Value)>>> = Default::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut buyers = Vec::new();
     for b in 0..16 {
-        let (acknowledged, stop, handle, sku_ids) = (
+        let (acknowledged, stop, handle, sku_ids, base) = (
             acknowledged.clone(),
             stop.clone(),
             handle.clone(),
             sku_ids.clone(),
+            base.clone(),
         );
         buyers.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
@@ -162,7 +219,7 @@ async fn acknowledged_orders_survive_kill_9() {
                 let body = body(&handle, sku_ids[n % sku_ids.len()], b * 1_000_000 + n);
                 n += 1;
                 let sent = client
-                    .post(format!("http://127.0.0.1:{port}/api/orders"))
+                    .post(format!("{base}/api/orders"))
                     .header("Idempotency-Key", &key)
                     .json(&body)
                     .send()
@@ -185,8 +242,7 @@ async fn acknowledged_orders_survive_kill_9() {
             break;
         }
     }
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
+    server.kill();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for b in buyers {
         b.await.unwrap();
@@ -206,8 +262,7 @@ async fn acknowledged_orders_survive_kill_9() {
         .unwrap();
     assert!(pending_before > 0, "messages were pending at the kill");
 
-    let mut child = start(&url, &data, port, true);
-    wait_healthy(port).await;
+    let server = Server::start(&url, &data, true).await;
     let mut conn = pool.get().unwrap();
     for (reference, _) in acknowledged.values() {
         let found: i64 = orders::table
@@ -222,7 +277,7 @@ async fn acknowledged_orders_survive_kill_9() {
     let client = reqwest::Client::new();
     for (key, (reference, body)) in &acknowledged {
         let r = client
-            .post(format!("http://127.0.0.1:{port}/api/orders"))
+            .post(format!("{}/api/orders", server.base()))
             .header("Idempotency-Key", key)
             .json(body)
             .send()
@@ -247,8 +302,7 @@ async fn acknowledged_orders_survive_kill_9() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     drop(conn);
     drop(pool);
     if let Some((server, name, _)) = &postgres {

@@ -17,24 +17,7 @@ use kaibo::selection::showcase;
 use serde_json::json;
 
 use crate::helpers::*;
-use crate::order_crash::{prepare, start, wait_healthy};
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::order_crash::{Server, prepare};
 
 const DEAL_UNITS: i32 = 40;
 const BUYERS: usize = 120;
@@ -92,12 +75,13 @@ async fn two_processes_share_sessions_sell_a_flash_deal_exactly_and_tick_a_show_
         (deal, stock)
     };
 
-    let ports = [free_port(), free_port()];
-    let _a = Killed(start(&url, &data, ports[0], true));
-    let _b = Killed(start(&url, &data, ports[1], true));
-    wait_healthy(ports[0]).await;
-    wait_healthy(ports[1]).await;
-    let base = |i: usize| format!("http://127.0.0.1:{}", ports[i % 2]);
+    // Both start at once, as two instances behind a balancer would.
+    let (a, b) = tokio::join!(
+        Server::start(&url, &data, true),
+        Server::start(&url, &data, true)
+    );
+    let bases = [a.base(), b.base()];
+    let base = |i: usize| bases[i % 2].clone();
 
     // A session made on one instance is valid on the other.
     let browser = new_client();
@@ -300,8 +284,8 @@ async fn two_processes_share_sessions_sell_a_flash_deal_exactly_and_tick_a_show_
     drop(conn);
     drop(pool);
     if let Some((server, name, _)) = &postgres {
-        drop(_a);
-        drop(_b);
+        drop(a);
+        drop(b);
         drop_postgres_database(server, name);
     }
 }
