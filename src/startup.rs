@@ -145,6 +145,7 @@ impl Application {
         let writer = Arc::new(crate::db::writer::Writer::start(
             pool.clone(),
             settings.database_url.backend(),
+            crate::orders::deferred::HOOKS,
         ));
         let state = web::Data::new(AppState {
             pool,

@@ -84,8 +84,7 @@ pub struct Id {
 }
 
 /// `INSERT INTO table (columns) VALUES (?, ...), ... RETURNING id` for `rows` rows: the
-/// multi-row insert diesel cannot write for SQLite, for hot paths that bind it by hand
-/// (with `sql_query(..).into_boxed()`) and keep it prepared with [`Cached`].
+/// multi-row insert diesel cannot write for SQLite.
 pub fn insert_many_sql(table: &str, columns: &[&str], rows: usize) -> String {
     let row = format!("({})", vec!["?"; columns.len()].join(", "));
     format!(
@@ -93,6 +92,40 @@ pub fn insert_many_sql(table: &str, columns: &[&str], rows: usize) -> String {
         columns.join(", "),
         vec![row; rows].join(", ")
     )
+}
+
+/// A hand-written statement on SQLite, its values bound one by one.
+pub type SqliteQuery<'a> = diesel::query_builder::BoxedSqlQuery<
+    'a,
+    diesel::sqlite::Sqlite,
+    diesel::query_builder::SqlQuery,
+>;
+
+/// Bound parameters per statement, under SQLite's limit of 32,766.
+const SQLITE_MAX_PARAMS: usize = 32_000;
+
+/// Inserts `rows` into `table` on SQLite with [`insert_many_sql`] statements, `bind`
+/// binding each row's values in the order of `columns`, and returns how many went in. A
+/// hot path's row counts repeat, so each statement is kept prepared ([`Cached`]); rows
+/// beyond the limit of bound parameters go in further statements.
+pub fn insert_many<T>(
+    c: &mut SqliteConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    bind: impl for<'a> Fn(SqliteQuery<'a>, &'a T) -> SqliteQuery<'a>,
+) -> QueryResult<usize> {
+    let mut inserted = 0;
+    for chunk in rows.chunks((SQLITE_MAX_PARAMS / columns.len().max(1)).max(1)) {
+        let sql = insert_many_sql(table, columns, chunk.len());
+        let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+        for row in chunk {
+            query = bind(query, row);
+        }
+        let got: Vec<Id> = query.cached().load(c)?;
+        inserted += got.len();
+    }
+    Ok(inserted)
 }
 
 /// `.cached()` on any statement: see [`Cached`].
@@ -103,32 +136,6 @@ pub trait CachedExt: Sized {
 }
 
 impl<Q> CachedExt for Q {}
-
-/// Inserts `$rows` (a `Vec` of value tuples) into `$table`, each returning `$id`: one
-/// statement on PostgreSQL (one round trip); on SQLite, where diesel prepares a multi-row
-/// insert anew every time, one kept-prepared statement per row. Inside a function that
-/// returns a `Result` whose error converts from diesel's.
-macro_rules! insert_rows {
-    ($conn:expr, $table:path, $rows:expr, $id:path) => {
-        match $conn {
-            $crate::db::DbConn::Sqlite(c) => {
-                for row in $rows {
-                    $crate::db::CachedExt::cached(
-                        diesel::insert_into($table).values(row).returning($id),
-                    )
-                    .get_result::<i64>(c)?;
-                }
-            }
-            $crate::db::DbConn::Postgres(c) => {
-                $crate::db::CachedExt::cached(
-                    diesel::insert_into($table).values(&$rows).returning($id),
-                )
-                .load::<i64>(c)?;
-            }
-        }
-    };
-}
-pub(crate) use insert_rows;
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;

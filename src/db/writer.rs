@@ -4,6 +4,11 @@
 //! `MAX_BATCH`) in one transaction, each inside its own savepoint, so one job's error
 //! rolls back that job only. Every caller is answered after the commit: an
 //! acknowledged write is on disk. On PostgreSQL jobs run on the pool as they come.
+//!
+//! A job started with [`Writer::write_deferring`] may leave rows for the end of its batch
+//! (`orders::deferred`): [`Deferred::flush`] writes them, as one multi-row insert per
+//! table, before any other job of the batch runs and before the commit. A job that
+//! defers must have checked everything that could refuse it before it defers anything.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
@@ -20,6 +25,33 @@ pub struct WriteError(pub String);
 trait Task: Send {
     fn run(self: Box<Self>, conn: &mut DbConn) -> Box<dyn Done>;
     fn fail(self: Box<Self>, why: String);
+    /// Whether this job may run while rows deferred by earlier jobs are not written yet.
+    fn defers(&self) -> bool;
+}
+
+/// Rows that jobs of a batch leave for its end: written before a job that does not
+/// defer and before the commit, dropped when the batch fails.
+pub struct Deferred {
+    pub flush: fn(&mut DbConn) -> diesel::QueryResult<()>,
+    pub discard: fn(),
+}
+
+impl Deferred {
+    /// For a writer whose jobs never defer.
+    pub const NONE: Deferred = Deferred {
+        flush: |_| Ok(()),
+        discard: || {},
+    };
+}
+
+thread_local! {
+    static IN_BATCH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True inside a deferring job of the writer's batch: rows may be left for the batch's
+/// end. Everywhere else (PostgreSQL, tests on a bare connection) writes are direct.
+pub fn may_defer() -> bool {
+    IN_BATCH.with(|b| b.get())
 }
 
 trait Done: Send {
@@ -29,6 +61,7 @@ trait Done: Send {
 struct Job<F, T, E> {
     f: F,
     reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+    defers: bool,
 }
 
 struct Finished<T, E> {
@@ -44,7 +77,9 @@ where
 {
     fn run(self: Box<Self>, conn: &mut DbConn) -> Box<dyn Done> {
         // Nested in the batch's transaction, `write_tx` is a savepoint.
+        IN_BATCH.with(|b| b.set(self.defers));
         let result = write_tx(conn, self.f);
+        IN_BATCH.with(|b| b.set(false));
         Box::new(Finished {
             result,
             reply: self.reply,
@@ -53,6 +88,10 @@ where
 
     fn fail(self: Box<Self>, why: String) {
         let _ = self.reply.send(Err(E::from(WriteError(why))));
+    }
+
+    fn defers(&self) -> bool {
+        self.defers
     }
 }
 
@@ -76,7 +115,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(pool: Pool, backend: Backend) -> Writer {
+    /// Starts the writer; on SQLite with a thread of its own, which writes what jobs
+    /// deferred with `deferred`.
+    pub fn start(pool: Pool, backend: Backend, deferred: Deferred) -> Writer {
         let queue = match backend {
             Backend::Postgres => None,
             Backend::Sqlite => {
@@ -84,7 +125,7 @@ impl Writer {
                 let pool = pool.clone();
                 std::thread::Builder::new()
                     .name("kaibo-writer".into())
-                    .spawn(move || run_batches(pool, rx))
+                    .spawn(move || run_batches(pool, rx, deferred))
                     .ok()
                     .map(|_| tx)
             }
@@ -99,10 +140,30 @@ impl Writer {
         T: Send + 'static,
         E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
     {
+        self.submit(f, false).await
+    }
+
+    /// [`Writer::write`] for a job that may leave rows for the end of its batch (see
+    /// [`may_defer`]). Its answer still comes after the commit that wrote them.
+    pub async fn write_deferring<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
+    {
+        self.submit(f, true).await
+    }
+
+    async fn submit<T, E, F>(&self, f: F, defers: bool) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
+    {
         match &self.queue {
             Some(queue) => {
                 let (reply, answer) = tokio::sync::oneshot::channel();
-                if queue.send(Box::new(Job { f, reply })).is_err() {
+                if queue.send(Box::new(Job { f, reply, defers })).is_err() {
                     return Err(E::from(WriteError("the writer has stopped".into())));
                 }
                 answer
@@ -122,7 +183,7 @@ impl Writer {
     }
 }
 
-fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>) {
+fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>, deferred: Deferred) {
     // The writer keeps one connection: its page cache and prepared statements stay warm.
     // SQLite empties a connection's page cache whenever another connection wrote since
     // its last transaction, so taking any pooled connection per batch would start every
@@ -151,11 +212,17 @@ fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>) {
         let committed = std::panic::catch_unwind(AssertUnwindSafe(|| {
             write_tx(&mut conn, |conn| {
                 for task in batch {
+                    if !task.defers() {
+                        (deferred.flush)(conn)?;
+                    }
                     done.push(task.run(conn));
                 }
-                Ok::<(), diesel::result::Error>(())
+                (deferred.flush)(conn)
             })
         }));
+        // After a commit nothing is left; a failed batch's deferred rows go with it.
+        IN_BATCH.with(|b| b.set(false));
+        (deferred.discard)();
         let outcome = match committed {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
@@ -258,7 +325,7 @@ mod tests {
             .unwrap()
             .batch_execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
             .unwrap();
-        let writer = Writer::start(pool.clone(), Backend::Sqlite);
+        let writer = Writer::start(pool.clone(), Backend::Sqlite, Deferred::NONE);
         let before = std::fs::metadata(&path).unwrap().len();
         let write = |round: i32| {
             writer.write(move |conn: &mut DbConn| {

@@ -4,6 +4,7 @@
 //! statistics that feed matching. Domain code: no HTTP here.
 
 pub mod checkout;
+pub mod deferred;
 pub mod error;
 pub mod flow;
 pub mod links;
@@ -88,7 +89,8 @@ pub async fn place_order_at(
     let request = new.clone();
     let finished = if payments::gateway_for(new.method).in_process() {
         state
-            .write(move |conn| place_in(conn, &request, &links, now))
+            .writer
+            .write_deferring(move |conn| place_in(conn, &request, &links, now))
             .await?
     } else {
         let reserved = state
@@ -135,7 +137,8 @@ where
     }
     let links = state.links.clone();
     let step = state
-        .write(move |conn| {
+        .writer
+        .write_deferring(move |conn| {
             let new = match resolve(conn)? {
                 Ok(new) => new,
                 Err(refusal) => return Ok(Step::Refused(refusal)),
@@ -162,6 +165,10 @@ fn place_in(
 ) -> Result<Finished, OrderError> {
     match place::place_in_process(conn, request, links, now)? {
         place::InProcess::Replay(order) => finish(conn, order, true, None),
+        place::InProcess::Pending(pending) => {
+            let ((order, lines, parts), declined) = *pending;
+            Ok((order, lines, parts, declined, true))
+        }
         place::InProcess::Placed((order, lines, parts), declined) => {
             Ok((order, lines, parts, declined, false))
         }

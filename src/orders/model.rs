@@ -7,7 +7,7 @@ use crate::db::schema::{
     after_sales, case_notes, flash_deals, order_events, order_lines, orders, payments,
     supplier_orders,
 };
-use crate::db::{CachedExt, DbConn, insert_rows, on_backend};
+use crate::db::{CachedExt, DbConn, on_backend};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = orders)]
@@ -255,6 +255,45 @@ pub fn record_event(
     Ok(())
 }
 
+/// An event of an order, as one row of a multi-row insert on SQLite.
+pub struct EventRow<'e> {
+    pub order_id: i64,
+    pub mode: &'e str,
+    pub event: &'e NewEvent,
+    pub at: NaiveDateTime,
+}
+
+/// Inserts events of one or several orders in one statement on SQLite.
+pub fn insert_events(c: &mut diesel::SqliteConnection, rows: &[EventRow]) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    const COLUMNS: [&str; 10] = [
+        "order_id",
+        "supplier_order_id",
+        "case_id",
+        "mode",
+        "entity",
+        "from_status",
+        "to_status",
+        "actor",
+        "reason",
+        "at",
+    ];
+    crate::db::insert_many(c, "order_events", &COLUMNS, rows, |q, r| {
+        let (entity, so, case) = r.event.subject.columns();
+        q.bind::<BigInt, _>(r.order_id)
+            .bind::<Nullable<BigInt>, _>(so)
+            .bind::<Nullable<BigInt>, _>(case)
+            .bind::<Text, _>(r.mode)
+            .bind::<Text, _>(entity)
+            .bind::<Nullable<Text>, _>(r.event.from)
+            .bind::<Text, _>(r.event.to)
+            .bind::<Text, _>(r.event.actor.label())
+            .bind::<Text, _>(r.event.reason.as_str())
+            .bind::<Timestamp, _>(r.at)
+    })?;
+    Ok(())
+}
+
 /// Appends `events` in this order, in one statement.
 pub fn record_events(
     conn: &mut DbConn,
@@ -267,42 +306,18 @@ pub fn record_events(
         return Ok(());
     }
     if let DbConn::Sqlite(c) = conn {
-        // diesel cannot write a multi-row insert for SQLite; a placement's four events
-        // as one statement instead of four is worth the hand-written SQL on the hot path.
-        use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-        let sql = crate::db::insert_many_sql(
-            "order_events",
-            &[
-                "order_id",
-                "supplier_order_id",
-                "case_id",
-                "mode",
-                "entity",
-                "from_status",
-                "to_status",
-                "actor",
-                "reason",
-                "at",
-            ],
-            events.len(),
-        );
-        let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-        for e in events {
-            let (entity, so, case) = e.subject.columns();
-            query = query
-                .bind::<BigInt, _>(order_id)
-                .bind::<Nullable<BigInt>, _>(so)
-                .bind::<Nullable<BigInt>, _>(case)
-                .bind::<Text, _>(mode.to_string())
-                .bind::<Text, _>(entity)
-                .bind::<Nullable<Text>, _>(e.from)
-                .bind::<Text, _>(e.to)
-                .bind::<Text, _>(e.actor.label())
-                .bind::<Text, _>(e.reason.clone())
-                .bind::<Timestamp, _>(at);
-        }
-        let ids: Vec<crate::db::Id> = query.cached().load(c)?;
-        debug_assert_eq!(ids.len(), events.len());
+        // diesel cannot write a multi-row insert for SQLite; a placement's events as one
+        // statement instead of four is worth the hand-written SQL on the hot path.
+        let rows: Vec<EventRow> = events
+            .iter()
+            .map(|event| EventRow {
+                order_id,
+                mode,
+                event,
+                at,
+            })
+            .collect();
+        insert_events(c, &rows)?;
         return Ok(());
     }
     let rows: Vec<_> = events
@@ -323,7 +338,13 @@ pub fn record_events(
             )
         })
         .collect();
-    insert_rows!(conn, order_events::table, rows, order_events::id);
+    if let DbConn::Postgres(c) = conn {
+        diesel::insert_into(order_events::table)
+            .values(&rows)
+            .returning(order_events::id)
+            .cached()
+            .load::<i64>(c)?;
+    }
     Ok(())
 }
 

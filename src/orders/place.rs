@@ -11,9 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::OrderError;
 use super::links;
-use super::model::{
-    self, Actor, Line, NewEvent, Order, Subject, SupplierOrder, record_event, record_events,
-};
+use super::model::{self, Actor, Line, NewEvent, Order, Subject, SupplierOrder, record_events};
 use super::payments::{CardNumber, Charge, Method, PayError, gateway_for};
 use super::state::{Mode, OrderStatus};
 use super::{money, routing};
@@ -21,7 +19,7 @@ use crate::db::schema::{
     deal_purchases, flash_deals, idempotency_keys, order_lines, orders, payments, products,
     showcase_items, skus,
 };
-use crate::db::{CachedExt, DbConn, insert_rows, on_backend, write_tx};
+use crate::db::{CachedExt, DbConn, on_backend, write_tx};
 
 pub const MAX_LINES: usize = 20;
 pub const MAX_QUANTITY: i64 = 99;
@@ -190,6 +188,9 @@ pub struct Taken {
 /// deal units, taken with conditional updates. Nothing of the order is stored yet.
 pub enum Took {
     Replay(Box<Order>),
+    /// The key's order was placed earlier in this write batch and is not written yet
+    /// (see `deferred`): that order, as its own answer gave it.
+    Pending(Box<(Settled, Option<PayError>)>),
     Fresh(Taken),
 }
 
@@ -203,6 +204,8 @@ pub fn reserve_in(
 ) -> Result<Reserved, OrderError> {
     let taken = match take_in(conn, new, now)? {
         Took::Replay(order) => return Ok(Reserved::Replay(*order)),
+        // Only a deferring job leaves orders unwritten, and this is not one.
+        Took::Pending(_) => return Err(OrderError::NotFound),
         Took::Fresh(taken) => taken,
     };
     let (order, stored) = store_pending(conn, new, keys, taken, now)?;
@@ -221,17 +224,7 @@ fn store_pending(
     let order = store_order(conn, new, keys, &taken, OrderStatus::PendingPayment, 0, now)?;
     let stored = store_lines(conn, order.id, &taken.lines)?;
     link_key(conn, new, order.id)?;
-    record_event(
-        conn,
-        order.id,
-        &order.mode,
-        Subject::Order,
-        None,
-        OrderStatus::PendingPayment.as_str(),
-        &Actor::Buyer,
-        "placed",
-        now,
-    )?;
+    record_events(conn, order.id, &order.mode, &[placed_event()], now)?;
     Ok((order, stored))
 }
 
@@ -261,6 +254,11 @@ pub fn take_in(conn: &mut DbConn, new: &NewOrder, now: NaiveDateTime) -> Result<
             .first(conn)?;
         if stored_hash != hash {
             return Err(OrderError::KeyReused);
+        }
+        if order_id.is_none()
+            && let Some(pending) = super::deferred::pending(new.shop_user_id, &new.idempotency_key)
+        {
+            return Ok(Took::Pending(Box::new(pending)));
         }
         let order = match order_id {
             Some(id) => model::find_order(conn, id)?,
@@ -364,6 +362,44 @@ pub fn take_in(conn: &mut DbConn, new: &NewOrder, now: NaiveDateTime) -> Result<
     }))
 }
 
+/// The order of `taken` in `status` with `paid_fen` paid, as it will be stored (with
+/// `id`, or 0 when the database gives it).
+pub fn new_order(
+    new: &NewOrder,
+    keys: &links::LinkKey,
+    taken: &Taken,
+    id: i64,
+    status: OrderStatus,
+    paid_fen: i64,
+    now: NaiveDateTime,
+) -> Order {
+    Order {
+        id,
+        reference: taken.reference.clone(),
+        access_hash: links::hash(&keys.token(&taken.reference)),
+        shop_user_id: new.shop_user_id,
+        mode: new.mode.as_str().to_string(),
+        status: status.as_str().to_string(),
+        buyer_name: new.buyer.name.clone(),
+        buyer_phone: new.buyer.phone.clone(),
+        buyer_address: new.buyer.address.clone(),
+        buyer_key: new.buyer.key.clone(),
+        buyer_segment: new.buyer.segment.clone(),
+        payment_method: new.method.as_str().to_string(),
+        card_last4: new.card.as_ref().map(|c| c.last4().to_string()),
+        currency: "CNY".into(),
+        total_fen: taken.total_fen,
+        paid_fen,
+        refunded_fen: 0,
+        commission_fen: taken.commission_fen,
+        earnings_fen: taken.earnings_fen,
+        fee_bp: new.fee_bp,
+        show_id: new.show_id,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// Inserts the order of `taken` in `status` with `paid_fen` paid.
 fn store_order(
     conn: &mut DbConn,
@@ -374,32 +410,32 @@ fn store_order(
     paid_fen: i64,
     now: NaiveDateTime,
 ) -> Result<Order, OrderError> {
-    let reference = &taken.reference;
+    let o = new_order(new, keys, taken, 0, status, paid_fen, now);
     let order: Order = on_backend!(conn, |c| {
         diesel::insert_into(orders::table)
             .values((
-                orders::reference.eq(reference),
-                orders::access_hash.eq(links::hash(&keys.token(reference))),
-                orders::shop_user_id.eq(new.shop_user_id),
-                orders::mode.eq(new.mode.as_str()),
-                orders::status.eq(status.as_str()),
-                orders::buyer_name.eq(&new.buyer.name),
-                orders::buyer_phone.eq(&new.buyer.phone),
-                orders::buyer_address.eq(&new.buyer.address),
-                orders::buyer_key.eq(&new.buyer.key),
-                orders::buyer_segment.eq(&new.buyer.segment),
-                orders::payment_method.eq(new.method.as_str()),
-                orders::card_last4.eq(new.card.as_ref().map(|c| c.last4().to_string())),
-                orders::currency.eq("CNY"),
-                orders::total_fen.eq(taken.total_fen),
-                orders::paid_fen.eq(paid_fen),
-                orders::refunded_fen.eq(0),
-                orders::commission_fen.eq(taken.commission_fen),
-                orders::earnings_fen.eq(taken.earnings_fen),
-                orders::fee_bp.eq(new.fee_bp),
-                orders::show_id.eq(new.show_id),
-                orders::created_at.eq(now),
-                orders::updated_at.eq(now),
+                orders::reference.eq(&o.reference),
+                orders::access_hash.eq(&o.access_hash),
+                orders::shop_user_id.eq(o.shop_user_id),
+                orders::mode.eq(&o.mode),
+                orders::status.eq(&o.status),
+                orders::buyer_name.eq(&o.buyer_name),
+                orders::buyer_phone.eq(&o.buyer_phone),
+                orders::buyer_address.eq(&o.buyer_address),
+                orders::buyer_key.eq(&o.buyer_key),
+                orders::buyer_segment.eq(&o.buyer_segment),
+                orders::payment_method.eq(&o.payment_method),
+                orders::card_last4.eq(&o.card_last4),
+                orders::currency.eq(&o.currency),
+                orders::total_fen.eq(o.total_fen),
+                orders::paid_fen.eq(o.paid_fen),
+                orders::refunded_fen.eq(o.refunded_fen),
+                orders::commission_fen.eq(o.commission_fen),
+                orders::earnings_fen.eq(o.earnings_fen),
+                orders::fee_bp.eq(o.fee_bp),
+                orders::show_id.eq(o.show_id),
+                orders::created_at.eq(o.created_at),
+                orders::updated_at.eq(o.updated_at),
             ))
             .returning(Order::as_returning())
             .cached()
@@ -512,6 +548,64 @@ fn take_deal(
         });
     }
     Ok(price)
+}
+
+/// The "placed" event of a new order.
+pub fn placed_event() -> NewEvent {
+    NewEvent {
+        subject: Subject::Order,
+        from: None,
+        to: OrderStatus::PendingPayment.as_str(),
+        actor: Actor::Buyer,
+        reason: "placed".into(),
+    }
+}
+
+/// A paid order's move from `from` to paid (by the gateway) and on to routed (by the
+/// system), checked against the state machine: the routed status and the two events
+/// that go around routing's own.
+pub fn paid_and_routed(
+    from: OrderStatus,
+    outcome: &PaymentOutcome,
+    total_fen: i64,
+) -> Result<(OrderStatus, NewEvent, NewEvent), OrderError> {
+    let paid = from.check(OrderStatus::Paid)?;
+    let routed = paid.check(OrderStatus::Routed)?;
+    Ok((
+        routed,
+        NewEvent {
+            subject: Subject::Order,
+            from: Some(from.as_str()),
+            to: paid.as_str(),
+            actor: Actor::Gateway,
+            reason: format!("{} {}", outcome.gateway, money::fen(total_fen)),
+        },
+        NewEvent {
+            subject: Subject::Order,
+            from: Some(paid.as_str()),
+            to: routed.as_str(),
+            actor: Actor::System,
+            reason: "routed".into(),
+        },
+    ))
+}
+
+/// A refused payment's move from `from` to payment failed, and its event.
+pub fn payment_failed(
+    from: OrderStatus,
+    declined: PayError,
+) -> Result<(OrderStatus, NewEvent), OrderError> {
+    let next = from.check(OrderStatus::PaymentFailed)?;
+    Ok((
+        next,
+        NewEvent {
+            subject: Subject::Order,
+            from: Some(from.as_str()),
+            to: next.as_str(),
+            actor: Actor::Gateway,
+            reason: declined.code().into(),
+        },
+    ))
 }
 
 /// One call to the gateway and what it answered.
@@ -635,26 +729,14 @@ pub fn settle_in(
     record_payments(conn, &order, outcome, now)?;
     match outcome.result {
         Ok(()) => {
-            let paid = status.check(OrderStatus::Paid)?;
-            let routed = paid.check(OrderStatus::Routed)?;
-            let mut events = vec![NewEvent {
-                subject: Subject::Order,
-                from: Some(status.as_str()),
-                to: paid.as_str(),
-                actor: Actor::Gateway,
-                reason: format!("{} {}", outcome.gateway, money::fen(order.total_fen)),
-            }];
+            let (routed, paid_event, routed_event) =
+                paid_and_routed(status, outcome, order.total_fen)?;
+            let mut events = vec![paid_event];
             // The product statistics are counted when the outbox delivers each supplier
             // order (once, guarded by the inbox), not here: a placement's transaction
             // then touches no row shared by every order of a product.
             let parts = routing::route(conn, &order, &mut lines, true, now, &mut events)?;
-            events.push(NewEvent {
-                subject: Subject::Order,
-                from: Some(paid.as_str()),
-                to: routed.as_str(),
-                actor: Actor::System,
-                reason: "routed".into(),
-            });
+            events.push(routed_event);
             on_backend!(conn, |c| {
                 diesel::update(orders::table.find(order.id))
                     .set((
@@ -673,7 +755,7 @@ pub fn settle_in(
             Ok((order, lines, parts))
         }
         Err(e) => {
-            let next = status.check(OrderStatus::PaymentFailed)?;
+            let (next, failed) = payment_failed(status, e)?;
             on_backend!(conn, |c| {
                 diesel::update(orders::table.find(order.id))
                     .set((orders::status.eq(next.as_str()), orders::updated_at.eq(now)))
@@ -684,22 +766,64 @@ pub fn settle_in(
             for line in &lines {
                 routing::release(conn, line, &order.buyer_key, true)?;
             }
-            record_event(
-                conn,
-                order.id,
-                &order.mode,
-                Subject::Order,
-                Some(status.as_str()),
-                next.as_str(),
-                &Actor::Gateway,
-                e.code(),
-                now,
-            )?;
+            record_events(conn, order.id, &order.mode, &[failed], now)?;
             order.status = next.as_str().to_string();
             order.updated_at = now;
             Ok((order, lines, Vec::new()))
         }
     }
+}
+
+/// A call to the gateway for an order, as one row of a multi-row insert on SQLite.
+pub struct PaymentRow<'a> {
+    pub order_id: i64,
+    pub mode: &'a str,
+    pub gateway: &'static str,
+    pub attempt: &'a Attempt,
+    pub at: NaiveDateTime,
+}
+
+/// Inserts gateway calls of one or several orders in one statement on SQLite.
+pub fn insert_payments(c: &mut diesel::SqliteConnection, rows: &[PaymentRow]) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+    const COLUMNS: [&str; 9] = [
+        "order_id",
+        "mode",
+        "gateway",
+        "kind",
+        "amount_fen",
+        "succeeded",
+        "reference",
+        "error_code",
+        "created_at",
+    ];
+    crate::db::insert_many(c, "payments", &COLUMNS, rows, |q, r| {
+        q.bind::<BigInt, _>(r.order_id)
+            .bind::<Text, _>(r.mode)
+            .bind::<Text, _>(r.gateway)
+            .bind::<Text, _>(r.attempt.kind)
+            .bind::<BigInt, _>(r.attempt.amount_fen)
+            .bind::<Bool, _>(r.attempt.error.is_none())
+            .bind::<Nullable<Text>, _>(r.attempt.reference.as_deref())
+            .bind::<Nullable<Text>, _>(r.attempt.error.map(PayError::code))
+            .bind::<Timestamp, _>(r.at)
+    })?;
+    Ok(())
+}
+
+/// The rows of an order's calls to the gateway.
+pub fn payment_rows<'a>(
+    order: &'a Order,
+    outcome: &'a PaymentOutcome,
+    at: NaiveDateTime,
+) -> impl Iterator<Item = PaymentRow<'a>> {
+    outcome.attempts.iter().map(move |attempt| PaymentRow {
+        order_id: order.id,
+        mode: &order.mode,
+        gateway: outcome.gateway,
+        attempt,
+        at,
+    })
 }
 
 /// Records each call to the gateway.
@@ -714,56 +838,32 @@ fn record_payments(
     }
     if let DbConn::Sqlite(c) = conn {
         // One statement for the attempts (see `model::record_events`).
-        use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
-        let sql = crate::db::insert_many_sql(
-            "payments",
-            &[
-                "order_id",
-                "mode",
-                "gateway",
-                "kind",
-                "amount_fen",
-                "succeeded",
-                "reference",
-                "error_code",
-                "created_at",
-            ],
-            outcome.attempts.len(),
-        );
-        let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-        for a in &outcome.attempts {
-            query = query
-                .bind::<BigInt, _>(order.id)
-                .bind::<Text, _>(order.mode.clone())
-                .bind::<Text, _>(outcome.gateway)
-                .bind::<Text, _>(a.kind)
-                .bind::<BigInt, _>(a.amount_fen)
-                .bind::<Bool, _>(a.error.is_none())
-                .bind::<Nullable<Text>, _>(a.reference.clone())
-                .bind::<Nullable<Text>, _>(a.error.map(PayError::code))
-                .bind::<Timestamp, _>(now);
-        }
-        let _: Vec<crate::db::Id> = query.cached().load(c)?;
+        let rows: Vec<PaymentRow> = payment_rows(order, outcome, now).collect();
+        insert_payments(c, &rows)?;
         return Ok(());
     }
-    let attempts: Vec<_> = outcome
-        .attempts
-        .iter()
-        .map(|a| {
+    let attempts: Vec<_> = payment_rows(order, outcome, now)
+        .map(|r| {
             (
-                payments::order_id.eq(order.id),
-                payments::mode.eq(order.mode.as_str()),
-                payments::gateway.eq(outcome.gateway),
-                payments::kind.eq(a.kind),
-                payments::amount_fen.eq(a.amount_fen),
-                payments::succeeded.eq(a.error.is_none()),
-                payments::reference.eq(a.reference.as_deref()),
-                payments::error_code.eq(a.error.map(PayError::code)),
-                payments::created_at.eq(now),
+                payments::order_id.eq(r.order_id),
+                payments::mode.eq(r.mode),
+                payments::gateway.eq(r.gateway),
+                payments::kind.eq(r.attempt.kind),
+                payments::amount_fen.eq(r.attempt.amount_fen),
+                payments::succeeded.eq(r.attempt.error.is_none()),
+                payments::reference.eq(r.attempt.reference.as_deref()),
+                payments::error_code.eq(r.attempt.error.map(PayError::code)),
+                payments::created_at.eq(r.at),
             )
         })
         .collect();
-    insert_rows!(conn, payments::table, attempts, payments::id);
+    if let DbConn::Postgres(c) = conn {
+        diesel::insert_into(payments::table)
+            .values(&attempts)
+            .returning(payments::id)
+            .cached()
+            .load::<i64>(c)?;
+    }
     Ok(())
 }
 
@@ -771,6 +871,8 @@ fn record_payments(
 /// order as stored with its lines, parts and the payment's refusal if any.
 pub enum InProcess {
     Replay(Order),
+    /// A replay of an order placed earlier in the same write batch (see [`Took::Pending`]).
+    Pending(Box<(Settled, Option<PayError>)>),
     Placed(Settled, Option<PayError>),
 }
 
@@ -787,6 +889,7 @@ pub fn place_in_process(
 ) -> Result<InProcess, OrderError> {
     let taken = match take_in(conn, new, now)? {
         Took::Replay(order) => return Ok(InProcess::Replay(*order)),
+        Took::Pending(pending) => return Ok(InProcess::Pending(pending)),
         Took::Fresh(taken) => taken,
     };
     let outcome = pay_for(
@@ -795,40 +898,22 @@ pub fn place_in_process(
         new.method,
         new.card.as_ref(),
     );
+    if crate::db::writer::may_defer() && matches!(conn, DbConn::Sqlite(_)) {
+        let (settled, declined) = super::deferred::place(conn, new, keys, taken, outcome, now)?;
+        return Ok(InProcess::Placed(settled, declined));
+    }
     if let Err(declined) = outcome.result {
         let (order, lines) = store_pending(conn, new, keys, taken, now)?;
         let settled = settle_in(conn, order, lines, &outcome, now)?;
         return Ok(InProcess::Placed(settled, Some(declined)));
     }
-    let placed = OrderStatus::PendingPayment;
-    let paid = placed.check(OrderStatus::Paid)?;
-    let routed = paid.check(OrderStatus::Routed)?;
+    let (routed, paid_event, routed_event) =
+        paid_and_routed(OrderStatus::PendingPayment, &outcome, taken.total_fen)?;
     let order = store_order(conn, new, keys, &taken, routed, taken.total_fen, now)?;
-    let mut events = vec![
-        NewEvent {
-            subject: Subject::Order,
-            from: None,
-            to: placed.as_str(),
-            actor: Actor::Buyer,
-            reason: "placed".into(),
-        },
-        NewEvent {
-            subject: Subject::Order,
-            from: Some(placed.as_str()),
-            to: paid.as_str(),
-            actor: Actor::Gateway,
-            reason: format!("{} {}", outcome.gateway, money::fen(order.total_fen)),
-        },
-    ];
+    let mut events = vec![placed_event(), paid_event];
     let mut lines = taken.lines;
     let parts = routing::route(conn, &order, &mut lines, false, now, &mut events)?;
-    events.push(NewEvent {
-        subject: Subject::Order,
-        from: Some(paid.as_str()),
-        to: routed.as_str(),
-        actor: Actor::System,
-        reason: "routed".into(),
-    });
+    events.push(routed_event);
     let lines = store_lines(conn, order.id, &lines)?;
     link_key(conn, new, order.id)?;
     record_payments(conn, &order, &outcome, now)?;

@@ -27,12 +27,9 @@ pub fn route(
     now: NaiveDateTime,
     events: &mut Vec<NewEvent>,
 ) -> QueryResult<Vec<SupplierOrder>> {
-    let mut by_supplier: BTreeMap<i64, i64> = BTreeMap::new();
-    for line in lines.iter() {
-        *by_supplier.entry(line.supplier_id).or_default() += line.total_fen();
-    }
-    let mut parts = Vec::with_capacity(by_supplier.len());
-    for (supplier_id, total) in by_supplier {
+    let suppliers = by_supplier(lines);
+    let mut parts = Vec::with_capacity(suppliers.len());
+    for (supplier_id, total) in suppliers {
         let part: SupplierOrder = on_backend!(conn, |c| {
             diesel::insert_into(supplier_orders::table)
                 .values((
@@ -61,26 +58,14 @@ pub fn route(
                 .load::<i64>(c)
             })?;
         }
-        let mut items = Vec::new();
-        for line in lines.iter_mut().filter(|l| l.supplier_id == supplier_id) {
-            line.supplier_order_id = Some(part.id);
-            items.push(serde_json::json!({
-                "sku_id": line.sku_id, "title": line.title, "variant": line.sku_label,
-                "quantity": line.quantity,
-            }));
-        }
-        let payload = serde_json::json!({
-            "supplier_order_id": part.id,
-            "order_reference": order.reference,
-            "mode": order.mode,
-            "lines": items,
-        });
+        assign(lines, supplier_id, part.id);
+        let payload = payload(order, lines, &part);
         on_backend!(conn, |c| {
             diesel::insert_into(outbox::table)
                 .values((
                     outbox::topic.eq(TOPIC_ROUTED),
                     outbox::supplier_order_id.eq(part.id),
-                    outbox::payload.eq(payload.to_string()),
+                    outbox::payload.eq(payload),
                     outbox::attempts.eq(0),
                     outbox::available_at.eq(now),
                     outbox::created_at.eq(now),
@@ -89,16 +74,58 @@ pub fn route(
                 .cached()
                 .get_result::<i64>(c)
         })?;
-        events.push(NewEvent {
-            subject: Subject::SupplierOrder(part.id),
-            from: None,
-            to: SupplierStatus::Routed.as_str(),
-            actor: Actor::System,
-            reason: format!("supplier {supplier_id}"),
-        });
+        events.push(routed_event(&part));
         parts.push(part);
     }
     Ok(parts)
+}
+
+/// Each supplier of `lines` with the total of its lines, by supplier id.
+pub fn by_supplier(lines: &[Line]) -> BTreeMap<i64, i64> {
+    let mut suppliers: BTreeMap<i64, i64> = BTreeMap::new();
+    for line in lines {
+        *suppliers.entry(line.supplier_id).or_default() += line.total_fen();
+    }
+    suppliers
+}
+
+/// Points the lines of `supplier_id` at its supplier order.
+pub fn assign(lines: &mut [Line], supplier_id: i64, part_id: i64) {
+    for line in lines.iter_mut().filter(|l| l.supplier_id == supplier_id) {
+        line.supplier_order_id = Some(part_id);
+    }
+}
+
+/// The outbox message that hands `part` to its supplier.
+pub fn payload(order: &Order, lines: &[Line], part: &SupplierOrder) -> String {
+    let items: Vec<_> = lines
+        .iter()
+        .filter(|l| l.supplier_order_id == Some(part.id))
+        .map(|line| {
+            serde_json::json!({
+                "sku_id": line.sku_id, "title": line.title, "variant": line.sku_label,
+                "quantity": line.quantity,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "supplier_order_id": part.id,
+        "order_reference": order.reference,
+        "mode": order.mode,
+        "lines": items,
+    })
+    .to_string()
+}
+
+/// The event of a supplier order made by routing.
+pub fn routed_event(part: &SupplierOrder) -> NewEvent {
+    NewEvent {
+        subject: Subject::SupplierOrder(part.id),
+        from: None,
+        to: SupplierStatus::Routed.as_str(),
+        actor: Actor::System,
+        reason: format!("supplier {}", part.supplier_id),
+    }
 }
 
 /// Gives a line's units back to stock; with `deal`, also to its flash deal and the

@@ -1,0 +1,437 @@
+//! Deferred rows for order placement on SQLite. A placement with an in-process gateway
+//! takes its key, stock and deal units in its own savepoint of the writer's batch, as
+//! always; everything that could refuse it happens there. What is left are plain
+//! inserts: the order, its lines, supplier orders, outbox messages, payment attempts and
+//! events, and the key's link to the order. Those wait here, and the writer writes the
+//! rows of every placement of the batch as one multi-row insert per table, before any job
+//! that does not defer and before the commit (`db::writer`). A placement is answered only
+//! after that commit, as before.
+//!
+//! Ids are handed out here from each table's `AUTOINCREMENT` sequence, so a placement's
+//! answer carries them before its rows are written. Nothing else inserts into those
+//! tables while rows wait: only deferring jobs run between two flushes, and they insert
+//! through here. On PostgreSQL, and outside the writer, nothing is deferred.
+
+use std::cell::RefCell;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+
+use super::error::OrderError;
+use super::links;
+use super::model::{EventRow, Line, NewEvent, Order, SupplierOrder, insert_events};
+use super::payments::PayError;
+use super::place::{self, NewOrder, PaymentOutcome, PaymentRow, Settled, Taken, insert_payments};
+use super::routing;
+use super::state::{OrderStatus, SupplierStatus};
+use crate::db::writer::Deferred;
+use crate::db::{DbConn, Id, SqliteQuery, insert_many};
+
+/// What the writer calls: see the module's text.
+pub const HOOKS: Deferred = Deferred { flush, discard };
+
+/// One placement whose rows wait.
+struct Placement {
+    key: String,
+    order: Order,
+    lines: Vec<Line>,
+    parts: Vec<SupplierOrder>,
+    /// The outbox message of each part, in the order of `parts`.
+    messages: Vec<String>,
+    outcome: PaymentOutcome,
+    events: Vec<NewEvent>,
+}
+
+impl Placement {
+    fn declined(&self) -> Option<PayError> {
+        self.outcome.result.err()
+    }
+
+    fn answer(&self) -> (Settled, Option<PayError>) {
+        (
+            (self.order.clone(), self.lines.clone(), self.parts.clone()),
+            self.declined(),
+        )
+    }
+}
+
+/// The tables whose ids are handed out here.
+#[derive(Clone, Copy)]
+enum Table {
+    Orders = 0,
+    SupplierOrders = 1,
+    OrderLines = 2,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Orders => "orders",
+            Table::SupplierOrders => "supplier_orders",
+            Table::OrderLines => "order_lines",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    /// The next id of each [`Table`]; 0 until read from its sequence in this batch.
+    next: [i64; 3],
+    placed: Vec<Placement>,
+}
+
+thread_local! {
+    static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
+}
+
+/// Forgets what waits: the batch that deferred it was rolled back, or nothing waits.
+fn discard() {
+    PENDING.with(|p| *p.borrow_mut() = Pending::default());
+}
+
+/// The placement of this batch that holds the key, as its own answer gave it: a replay
+/// that arrives in the same batch as its original.
+pub fn pending(shop_user_id: i64, key: &str) -> Option<(Settled, Option<PayError>)> {
+    PENDING.with(|p| {
+        p.borrow()
+            .placed
+            .iter()
+            .find(|w| w.order.shop_user_id == shop_user_id && w.key == key)
+            .map(Placement::answer)
+    })
+}
+
+/// `n` consecutive new ids of `table`.
+fn take_ids(conn: &mut DbConn, table: Table, n: usize) -> QueryResult<i64> {
+    let DbConn::Sqlite(c) = conn else {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "ids are handed out on SQLite only".into(),
+        ));
+    };
+    let next = PENDING.with(|p| p.borrow().next[table as usize]);
+    let first = if next > 0 {
+        next
+    } else {
+        // AUTOINCREMENT keeps the largest id ever used here, explicit ones included.
+        let seq: Option<Id> =
+            diesel::sql_query("SELECT seq AS id FROM sqlite_sequence WHERE name = ?")
+                .bind::<Text, _>(table.name())
+                .get_result(c)
+                .optional()?;
+        seq.map_or(0, |s| s.id) + 1
+    };
+    PENDING.with(|p| p.borrow_mut().next[table as usize] = first + n as i64);
+    Ok(first)
+}
+
+/// Stores a taken order whose in-process payment has answered: paid, it is routed; refused,
+/// its stock and deal units go back at once (the only writes made here) and it is kept as
+/// failed. The rows wait for the batch's flush; the answer is what they will be.
+pub fn place(
+    c: &mut DbConn,
+    new: &NewOrder,
+    keys: &links::LinkKey,
+    taken: Taken,
+    outcome: PaymentOutcome,
+    now: NaiveDateTime,
+) -> Result<(Settled, Option<PayError>), OrderError> {
+    let placed = OrderStatus::PendingPayment;
+    let (status, paid_fen, mut events) = match outcome.result {
+        Ok(()) => {
+            let (routed, paid_event, routed_event) =
+                place::paid_and_routed(placed, &outcome, taken.total_fen)?;
+            (
+                routed,
+                taken.total_fen,
+                vec![place::placed_event(), paid_event, routed_event],
+            )
+        }
+        Err(declined) => {
+            let (failed, event) = place::payment_failed(placed, declined)?;
+            (failed, 0, vec![place::placed_event(), event])
+        }
+    };
+    let order_id = take_ids(c, Table::Orders, 1)?;
+    let order = place::new_order(new, keys, &taken, order_id, status, paid_fen, now);
+    let mut lines = taken.lines;
+    let first_line = take_ids(c, Table::OrderLines, lines.len())?;
+    for (i, line) in lines.iter_mut().enumerate() {
+        line.id = first_line + i as i64;
+        line.order_id = order_id;
+    }
+    let mut parts = Vec::new();
+    let mut messages = Vec::new();
+    if outcome.result.is_ok() {
+        let suppliers = routing::by_supplier(&lines);
+        let first_part = take_ids(c, Table::SupplierOrders, suppliers.len())?;
+        let mut routed = Vec::with_capacity(suppliers.len());
+        for (i, (supplier_id, total_fen)) in suppliers.into_iter().enumerate() {
+            let part = SupplierOrder {
+                id: first_part + i as i64,
+                order_id,
+                supplier_id,
+                mode: order.mode.clone(),
+                status: SupplierStatus::Routed.as_str().to_string(),
+                total_fen,
+                carrier: None,
+                tracking: None,
+                reject_reason: None,
+                notified_at: None,
+                shipped_at: None,
+                delivered_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            routing::assign(&mut lines, supplier_id, part.id);
+            routed.push(routing::routed_event(&part));
+            parts.push(part);
+        }
+        messages = parts
+            .iter()
+            .map(|part| routing::payload(&order, &lines, part))
+            .collect();
+        // The order's last event (to routed) comes after its supplier orders'.
+        let last = events.pop();
+        events.extend(routed);
+        events.extend(last);
+    } else {
+        for line in &lines {
+            routing::release(c, line, &order.buyer_key, true)?;
+        }
+    }
+    let placement = Placement {
+        key: new.idempotency_key.clone(),
+        order,
+        lines,
+        parts,
+        messages,
+        outcome,
+        events,
+    };
+    let answer = placement.answer();
+    PENDING.with(|p| p.borrow_mut().placed.push(placement));
+    Ok(answer)
+}
+
+/// Writes what waits, one statement per table (more only past SQLite's limit of bound
+/// values). Every count is checked: a row that did not go in fails the whole batch.
+fn flush(conn: &mut DbConn) -> QueryResult<()> {
+    let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    if pending.placed.is_empty() {
+        return Ok(());
+    }
+    let DbConn::Sqlite(c) = conn else {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "rows were deferred on a PostgreSQL connection".into(),
+        ));
+    };
+    let placed = &pending.placed;
+    let orders: Vec<&Order> = placed.iter().map(|p| &p.order).collect();
+    expect(insert_orders(c, &orders)?, orders.len(), "orders")?;
+    let parts: Vec<&SupplierOrder> = placed.iter().flat_map(|p| &p.parts).collect();
+    if !parts.is_empty() {
+        expect(insert_parts(c, &parts)?, parts.len(), "supplier orders")?;
+        let messages: Vec<(i64, &str, NaiveDateTime)> = placed
+            .iter()
+            .flat_map(|p| {
+                p.parts
+                    .iter()
+                    .zip(&p.messages)
+                    .map(|(part, m)| (part.id, m.as_str(), part.created_at))
+            })
+            .collect();
+        expect(insert_messages(c, &messages)?, messages.len(), "outbox")?;
+    }
+    let lines: Vec<&Line> = placed.iter().flat_map(|p| &p.lines).collect();
+    expect(insert_lines(c, &lines)?, lines.len(), "order lines")?;
+    let payments: Vec<PaymentRow> = placed
+        .iter()
+        .flat_map(|p| place::payment_rows(&p.order, &p.outcome, p.order.created_at))
+        .collect();
+    if !payments.is_empty() {
+        insert_payments(c, &payments)?;
+    }
+    let events: Vec<EventRow> = placed
+        .iter()
+        .flat_map(|p| {
+            p.events.iter().map(|event| EventRow {
+                order_id: p.order.id,
+                mode: &p.order.mode,
+                event,
+                at: p.order.created_at,
+            })
+        })
+        .collect();
+    insert_events(c, &events)?;
+    expect(link_keys(c, placed)?, placed.len(), "idempotency keys")
+}
+
+fn expect(got: usize, want: usize, what: &str) -> QueryResult<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(diesel::result::Error::QueryBuilderError(
+            format!("deferred {what}: {got} rows written of {want}").into(),
+        ))
+    }
+}
+
+fn insert_orders(c: &mut SqliteConnection, rows: &[&Order]) -> QueryResult<usize> {
+    const COLUMNS: [&str; 23] = [
+        "id",
+        "reference",
+        "access_hash",
+        "shop_user_id",
+        "mode",
+        "status",
+        "buyer_name",
+        "buyer_phone",
+        "buyer_address",
+        "buyer_key",
+        "buyer_segment",
+        "payment_method",
+        "card_last4",
+        "currency",
+        "total_fen",
+        "paid_fen",
+        "refunded_fen",
+        "commission_fen",
+        "earnings_fen",
+        "fee_bp",
+        "show_id",
+        "created_at",
+        "updated_at",
+    ];
+    insert_many(c, "orders", &COLUMNS, rows, |q: SqliteQuery<'_>, o| {
+        q.bind::<BigInt, _>(o.id)
+            .bind::<Text, _>(o.reference.as_str())
+            .bind::<Text, _>(o.access_hash.as_str())
+            .bind::<BigInt, _>(o.shop_user_id)
+            .bind::<Text, _>(o.mode.as_str())
+            .bind::<Text, _>(o.status.as_str())
+            .bind::<Text, _>(o.buyer_name.as_str())
+            .bind::<Text, _>(o.buyer_phone.as_str())
+            .bind::<Text, _>(o.buyer_address.as_str())
+            .bind::<Text, _>(o.buyer_key.as_str())
+            .bind::<Nullable<Text>, _>(o.buyer_segment.as_deref())
+            .bind::<Text, _>(o.payment_method.as_str())
+            .bind::<Nullable<Text>, _>(o.card_last4.as_deref())
+            .bind::<Text, _>(o.currency.as_str())
+            .bind::<BigInt, _>(o.total_fen)
+            .bind::<BigInt, _>(o.paid_fen)
+            .bind::<BigInt, _>(o.refunded_fen)
+            .bind::<BigInt, _>(o.commission_fen)
+            .bind::<BigInt, _>(o.earnings_fen)
+            .bind::<Integer, _>(o.fee_bp)
+            .bind::<Nullable<BigInt>, _>(o.show_id)
+            .bind::<Timestamp, _>(o.created_at)
+            .bind::<Timestamp, _>(o.updated_at)
+    })
+}
+
+fn insert_parts(c: &mut SqliteConnection, rows: &[&SupplierOrder]) -> QueryResult<usize> {
+    const COLUMNS: [&str; 8] = [
+        "id",
+        "order_id",
+        "supplier_id",
+        "mode",
+        "status",
+        "total_fen",
+        "created_at",
+        "updated_at",
+    ];
+    insert_many(c, "supplier_orders", &COLUMNS, rows, |q, p| {
+        q.bind::<BigInt, _>(p.id)
+            .bind::<BigInt, _>(p.order_id)
+            .bind::<BigInt, _>(p.supplier_id)
+            .bind::<Text, _>(p.mode.as_str())
+            .bind::<Text, _>(p.status.as_str())
+            .bind::<BigInt, _>(p.total_fen)
+            .bind::<Timestamp, _>(p.created_at)
+            .bind::<Timestamp, _>(p.updated_at)
+    })
+}
+
+fn insert_messages(
+    c: &mut SqliteConnection,
+    rows: &[(i64, &str, NaiveDateTime)],
+) -> QueryResult<usize> {
+    const COLUMNS: [&str; 6] = [
+        "topic",
+        "supplier_order_id",
+        "payload",
+        "attempts",
+        "available_at",
+        "created_at",
+    ];
+    insert_many(c, "outbox", &COLUMNS, rows, |q, (part_id, payload, at)| {
+        q.bind::<Text, _>(routing::TOPIC_ROUTED)
+            .bind::<BigInt, _>(*part_id)
+            .bind::<Text, _>(*payload)
+            .bind::<Integer, _>(0)
+            .bind::<Timestamp, _>(*at)
+            .bind::<Timestamp, _>(*at)
+    })
+}
+
+fn insert_lines(c: &mut SqliteConnection, rows: &[&Line]) -> QueryResult<usize> {
+    const COLUMNS: [&str; 15] = [
+        "id",
+        "order_id",
+        "supplier_order_id",
+        "product_id",
+        "sku_id",
+        "supplier_id",
+        "deal_id",
+        "title",
+        "sku_label",
+        "quantity",
+        "unit_price_fen",
+        "unit_cost_fen",
+        "commission_bp",
+        "refunded_fen",
+        "returned_quantity",
+    ];
+    insert_many(c, "order_lines", &COLUMNS, rows, |q, l| {
+        q.bind::<BigInt, _>(l.id)
+            .bind::<BigInt, _>(l.order_id)
+            .bind::<Nullable<BigInt>, _>(l.supplier_order_id)
+            .bind::<BigInt, _>(l.product_id)
+            .bind::<BigInt, _>(l.sku_id)
+            .bind::<BigInt, _>(l.supplier_id)
+            .bind::<Nullable<BigInt>, _>(l.deal_id)
+            .bind::<Text, _>(l.title.as_str())
+            .bind::<Text, _>(l.sku_label.as_str())
+            .bind::<Integer, _>(l.quantity)
+            .bind::<BigInt, _>(l.unit_price_fen)
+            .bind::<BigInt, _>(l.unit_cost_fen)
+            .bind::<Integer, _>(l.commission_bp)
+            .bind::<BigInt, _>(l.refunded_fen)
+            .bind::<Integer, _>(l.returned_quantity)
+    })
+}
+
+/// Points each placement's key (inserted by its savepoint, without an order) at its
+/// order: one UPDATE over a VALUES list.
+fn link_keys(c: &mut SqliteConnection, placed: &[Placement]) -> QueryResult<usize> {
+    let mut linked = 0;
+    for chunk in placed.chunks(10_000) {
+        let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "UPDATE idempotency_keys SET order_id = v.column3 FROM (VALUES {values}) AS v \
+             WHERE idempotency_keys.shop_user_id = v.column1 AND idempotency_keys.key = v.column2 \
+             RETURNING idempotency_keys.order_id AS id"
+        );
+        let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+        for p in chunk {
+            query = query
+                .bind::<BigInt, _>(p.order.shop_user_id)
+                .bind::<Text, _>(p.key.as_str())
+                .bind::<BigInt, _>(p.order.id);
+        }
+        let got: Vec<Id> = crate::db::CachedExt::cached(query).load(c)?;
+        linked += got.len();
+    }
+    Ok(linked)
+}
