@@ -2,7 +2,9 @@
 //! deals, test cards, and every kind of bad input with a clear answer and no writes.
 
 use diesel::prelude::*;
-use kaibo::db::schema::{flash_deals, order_events, orders, outbox, payments, supplier_orders};
+use kaibo::db::schema::{
+    flash_deals, idempotency_keys, order_events, orders, outbox, payments, skus, supplier_orders,
+};
 use kaibo::orders::Mode;
 use serde_json::{Value, json};
 
@@ -562,4 +564,142 @@ async fn an_order_keeps_the_fee_of_the_creators_platform() {
         ],
         "the default fee, then the creator's platform's"
     );
+}
+
+/// Concurrent orders share a write batch on SQLite, where their rows are written together
+/// at the batch's end with ids given in advance: every answer (paid or declined, original
+/// or a replay racing it) is exactly what is stored, every key finds its order again, and
+/// each order has its events, payment attempts, outbox messages and stock.
+#[tokio::test]
+async fn concurrent_orders_are_stored_exactly_as_they_were_answered() {
+    let f = shop_fixture(Mode::Sandbox, 2).await;
+    let (a, b) = (f.products[0].clone(), f.products[1].clone());
+    {
+        let mut conn = f.app.pool.get().unwrap();
+        diesel::update(skus::table.filter(skus::id.eq_any([a.sku_id, b.sku_id])))
+            .set(skus::stock.eq(500))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    // 30 orders with a line at each supplier; every fifth card is declined. Each key is
+    // sent twice at once, so a replay can land in the same batch as its original.
+    let orders: Vec<(String, Value, bool, i64)> = (0..30)
+        .map(|i| {
+            let declined = i % 5 == 4;
+            let number = if declined {
+                "4000000000000002"
+            } else {
+                "4242424242424242"
+            };
+            let b_units = 1 + (i % 3);
+            let body = f.order_json(
+                &[(a.sku_id, 1), (b.sku_id, b_units)],
+                json!({"method": "card", "card_number": number}),
+            );
+            (format!("batch-key-{i:03}"), body, declined, b_units)
+        })
+        .collect();
+    let sent = futures_util::future::join_all(
+        orders
+            .iter()
+            .flat_map(|(key, body, _, _)| [f.post_order(key, body), f.post_order(key, body)]),
+    )
+    .await;
+    let mut answers = Vec::new();
+    for r in sent {
+        let replayed = r.headers().contains_key("idempotent-replayed");
+        answers.push((
+            r.status().as_u16(),
+            replayed,
+            r.json::<Value>().await.unwrap(),
+        ));
+    }
+
+    let mut conn = f.app.pool.get().unwrap();
+    let (mut paid, mut a_units, mut b_taken) = (0, 0, 0);
+    for ((key, _, declined, b_units), pair) in orders.iter().zip(answers.chunks(2)) {
+        let order = |(status, _, body): &(u16, bool, Value)| match status {
+            402 => body["error"]["order"].clone(),
+            _ => body.clone(),
+        };
+        let (first, second) = (order(&pair[0]), order(&pair[1]));
+        assert_eq!(first, second, "{key}: the original and its replay agree");
+        let statuses = [pair[0].0, pair[1].0];
+        let originals = pair.iter().filter(|(_, replayed, _)| !replayed).count();
+        assert_eq!(
+            originals, 1,
+            "{key}: one original, one replay: {statuses:?}"
+        );
+        if *declined {
+            assert_eq!(statuses, [402, 402], "{key}");
+            assert_eq!(first["status"], "payment_failed", "{key}");
+        } else {
+            assert!(
+                statuses.contains(&201) && statuses.contains(&200),
+                "{key}: {statuses:?}"
+            );
+            assert_eq!(first["status"], "routed", "{key}");
+            assert_eq!(first["shipments"].as_array().unwrap().len(), 2, "{key}");
+            paid += 1;
+            a_units += 1;
+            b_taken += b_units;
+        }
+        // The stored order reads back exactly as it was answered, line ids included.
+        let stored: Value = f
+            .app
+            .get(&format!("/api{}", first["url"].as_str().unwrap()))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stored, first, "{key}: stored as answered");
+        // The key points at its order.
+        let (reference, keyed): (String, Option<i64>) = orders::table
+            .inner_join(
+                idempotency_keys::table.on(idempotency_keys::order_id.eq(orders::id.nullable())),
+            )
+            .filter(idempotency_keys::key.eq(key))
+            .select((orders::reference, idempotency_keys::order_id))
+            .first(&mut conn)
+            .unwrap();
+        assert_eq!(reference, first["reference"].as_str().unwrap(), "{key}");
+        assert!(keyed.is_some());
+        let order_id = keyed.unwrap();
+        let events: Vec<String> = order_events::table
+            .filter(order_events::order_id.eq(order_id))
+            .filter(order_events::entity.eq("order"))
+            .order(order_events::id)
+            .select(order_events::to_status)
+            .load(&mut conn)
+            .unwrap();
+        let parts: i64 = supplier_orders::table
+            .filter(supplier_orders::order_id.eq(order_id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        let messages: i64 = outbox::table
+            .inner_join(
+                supplier_orders::table.on(supplier_orders::id.eq(outbox::supplier_order_id)),
+            )
+            .filter(supplier_orders::order_id.eq(order_id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        let attempts: i64 = payments::table
+            .filter(payments::order_id.eq(order_id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        if *declined {
+            assert_eq!(events, ["pending_payment", "payment_failed"], "{key}");
+            assert_eq!((parts, messages, attempts), (0, 0, 1), "{key}");
+        } else {
+            assert_eq!(events, ["pending_payment", "paid", "routed"], "{key}");
+            assert_eq!((parts, messages, attempts), (2, 2, 2), "{key}");
+        }
+    }
+    assert_eq!(count_orders(&f), 30);
+    assert_eq!(paid, 24);
+    assert_eq!(f.stock(a.sku_id), 500 - a_units);
+    assert_eq!(f.stock(b.sku_id), 500 - b_taken as i32);
 }
