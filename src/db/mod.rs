@@ -83,12 +83,13 @@ pub struct Id {
     pub id: i64,
 }
 
-/// `INSERT INTO table (columns) VALUES (?, ...), ... RETURNING id` for `rows` rows: the
-/// multi-row insert diesel cannot write for SQLite.
-pub fn insert_many_sql(table: &str, columns: &[&str], rows: usize) -> String {
+/// `INSERT INTO table (columns) VALUES (?, ...), ... tail` for `rows` rows: the multi-row
+/// insert diesel cannot write for SQLite. `tail` is its conflict and `RETURNING` clauses,
+/// returning one column named `id`.
+pub fn insert_many_sql(table: &str, columns: &[&str], rows: usize, tail: &str) -> String {
     let row = format!("({})", vec!["?"; columns.len()].join(", "));
     format!(
-        "INSERT INTO {table} ({}) VALUES {} RETURNING id",
+        "INSERT INTO {table} ({}) VALUES {} {tail}",
         columns.join(", "),
         vec![row; rows].join(", ")
     )
@@ -104,28 +105,30 @@ pub type SqliteQuery<'a> = diesel::query_builder::BoxedSqlQuery<
 /// Bound parameters per statement, under SQLite's limit of 32,766.
 const SQLITE_MAX_PARAMS: usize = 32_000;
 
-/// Inserts `rows` into `table` on SQLite with [`insert_many_sql`] statements, `bind`
-/// binding each row's values in the order of `columns`, and returns how many went in. A
-/// hot path's row counts repeat, so each statement is kept prepared ([`Cached`]); rows
-/// beyond the limit of bound parameters go in further statements.
+/// Inserts `rows` into `table` on SQLite with [`insert_many_sql`] statements (`tail` as
+/// there), `bind` binding each row's values in the order of `columns`, and returns the
+/// `id`s the statements returned, in no particular order. A hot path's row counts
+/// repeat, so each statement is kept prepared ([`Cached`]); rows beyond the limit of
+/// bound parameters go in further statements.
 pub fn insert_many<T>(
     c: &mut SqliteConnection,
     table: &str,
     columns: &[&str],
+    tail: &str,
     rows: &[T],
     bind: impl for<'a> Fn(SqliteQuery<'a>, &'a T) -> SqliteQuery<'a>,
-) -> QueryResult<usize> {
-    let mut inserted = 0;
+) -> QueryResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks((SQLITE_MAX_PARAMS / columns.len().max(1)).max(1)) {
-        let sql = insert_many_sql(table, columns, chunk.len());
+        let sql = insert_many_sql(table, columns, chunk.len(), tail);
         let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
         for row in chunk {
             query = bind(query, row);
         }
         let got: Vec<Id> = query.cached().load(c)?;
-        inserted += got.len();
+        ids.extend(got.into_iter().map(|r| r.id));
     }
-    Ok(inserted)
+    Ok(ids)
 }
 
 /// `.cached()` on any statement: see [`Cached`].

@@ -303,31 +303,39 @@ fn insert_orders(c: &mut SqliteConnection, rows: &[&Order]) -> QueryResult<usize
         "created_at",
         "updated_at",
     ];
-    insert_many(c, "orders", &COLUMNS, rows, |q: SqliteQuery<'_>, o| {
-        q.bind::<BigInt, _>(o.id)
-            .bind::<Text, _>(o.reference.as_str())
-            .bind::<Text, _>(o.access_hash.as_str())
-            .bind::<BigInt, _>(o.shop_user_id)
-            .bind::<Text, _>(o.mode.as_str())
-            .bind::<Text, _>(o.status.as_str())
-            .bind::<Text, _>(o.buyer_name.as_str())
-            .bind::<Text, _>(o.buyer_phone.as_str())
-            .bind::<Text, _>(o.buyer_address.as_str())
-            .bind::<Text, _>(o.buyer_key.as_str())
-            .bind::<Nullable<Text>, _>(o.buyer_segment.as_deref())
-            .bind::<Text, _>(o.payment_method.as_str())
-            .bind::<Nullable<Text>, _>(o.card_last4.as_deref())
-            .bind::<Text, _>(o.currency.as_str())
-            .bind::<BigInt, _>(o.total_fen)
-            .bind::<BigInt, _>(o.paid_fen)
-            .bind::<BigInt, _>(o.refunded_fen)
-            .bind::<BigInt, _>(o.commission_fen)
-            .bind::<BigInt, _>(o.earnings_fen)
-            .bind::<Integer, _>(o.fee_bp)
-            .bind::<Nullable<BigInt>, _>(o.show_id)
-            .bind::<Timestamp, _>(o.created_at)
-            .bind::<Timestamp, _>(o.updated_at)
-    })
+    insert_many(
+        c,
+        "orders",
+        &COLUMNS,
+        "RETURNING id",
+        rows,
+        |q: SqliteQuery<'_>, o| {
+            q.bind::<BigInt, _>(o.id)
+                .bind::<Text, _>(o.reference.as_str())
+                .bind::<Text, _>(o.access_hash.as_str())
+                .bind::<BigInt, _>(o.shop_user_id)
+                .bind::<Text, _>(o.mode.as_str())
+                .bind::<Text, _>(o.status.as_str())
+                .bind::<Text, _>(o.buyer_name.as_str())
+                .bind::<Text, _>(o.buyer_phone.as_str())
+                .bind::<Text, _>(o.buyer_address.as_str())
+                .bind::<Text, _>(o.buyer_key.as_str())
+                .bind::<Nullable<Text>, _>(o.buyer_segment.as_deref())
+                .bind::<Text, _>(o.payment_method.as_str())
+                .bind::<Nullable<Text>, _>(o.card_last4.as_deref())
+                .bind::<Text, _>(o.currency.as_str())
+                .bind::<BigInt, _>(o.total_fen)
+                .bind::<BigInt, _>(o.paid_fen)
+                .bind::<BigInt, _>(o.refunded_fen)
+                .bind::<BigInt, _>(o.commission_fen)
+                .bind::<BigInt, _>(o.earnings_fen)
+                .bind::<Integer, _>(o.fee_bp)
+                .bind::<Nullable<BigInt>, _>(o.show_id)
+                .bind::<Timestamp, _>(o.created_at)
+                .bind::<Timestamp, _>(o.updated_at)
+        },
+    )
+    .map(|ids| ids.len())
 }
 
 fn insert_parts(c: &mut SqliteConnection, rows: &[&SupplierOrder]) -> QueryResult<usize> {
@@ -341,16 +349,24 @@ fn insert_parts(c: &mut SqliteConnection, rows: &[&SupplierOrder]) -> QueryResul
         "created_at",
         "updated_at",
     ];
-    insert_many(c, "supplier_orders", &COLUMNS, rows, |q, p| {
-        q.bind::<BigInt, _>(p.id)
-            .bind::<BigInt, _>(p.order_id)
-            .bind::<BigInt, _>(p.supplier_id)
-            .bind::<Text, _>(p.mode.as_str())
-            .bind::<Text, _>(p.status.as_str())
-            .bind::<BigInt, _>(p.total_fen)
-            .bind::<Timestamp, _>(p.created_at)
-            .bind::<Timestamp, _>(p.updated_at)
-    })
+    insert_many(
+        c,
+        "supplier_orders",
+        &COLUMNS,
+        "RETURNING id",
+        rows,
+        |q, p| {
+            q.bind::<BigInt, _>(p.id)
+                .bind::<BigInt, _>(p.order_id)
+                .bind::<BigInt, _>(p.supplier_id)
+                .bind::<Text, _>(p.mode.as_str())
+                .bind::<Text, _>(p.status.as_str())
+                .bind::<BigInt, _>(p.total_fen)
+                .bind::<Timestamp, _>(p.created_at)
+                .bind::<Timestamp, _>(p.updated_at)
+        },
+    )
+    .map(|ids| ids.len())
 }
 
 fn insert_messages(
@@ -365,14 +381,22 @@ fn insert_messages(
         "available_at",
         "created_at",
     ];
-    insert_many(c, "outbox", &COLUMNS, rows, |q, (part_id, payload, at)| {
-        q.bind::<Text, _>(routing::TOPIC_ROUTED)
-            .bind::<BigInt, _>(*part_id)
-            .bind::<Text, _>(*payload)
-            .bind::<Integer, _>(0)
-            .bind::<Timestamp, _>(*at)
-            .bind::<Timestamp, _>(*at)
-    })
+    insert_many(
+        c,
+        "outbox",
+        &COLUMNS,
+        "RETURNING id",
+        rows,
+        |q, (part_id, payload, at)| {
+            q.bind::<Text, _>(routing::TOPIC_ROUTED)
+                .bind::<BigInt, _>(*part_id)
+                .bind::<Text, _>(*payload)
+                .bind::<Integer, _>(0)
+                .bind::<Timestamp, _>(*at)
+                .bind::<Timestamp, _>(*at)
+        },
+    )
+    .map(|ids| ids.len())
 }
 
 fn insert_lines(c: &mut SqliteConnection, rows: &[&Line]) -> QueryResult<usize> {
@@ -393,7 +417,7 @@ fn insert_lines(c: &mut SqliteConnection, rows: &[&Line]) -> QueryResult<usize> 
         "refunded_fen",
         "returned_quantity",
     ];
-    insert_many(c, "order_lines", &COLUMNS, rows, |q, l| {
+    insert_many(c, "order_lines", &COLUMNS, "RETURNING id", rows, |q, l| {
         q.bind::<BigInt, _>(l.id)
             .bind::<BigInt, _>(l.order_id)
             .bind::<Nullable<BigInt>, _>(l.supplier_order_id)
@@ -410,6 +434,7 @@ fn insert_lines(c: &mut SqliteConnection, rows: &[&Line]) -> QueryResult<usize> 
             .bind::<BigInt, _>(l.refunded_fen)
             .bind::<Integer, _>(l.returned_quantity)
     })
+    .map(|ids| ids.len())
 }
 
 /// Points each placement's key (inserted by its savepoint, without an order) at its

@@ -278,7 +278,7 @@ pub fn insert_events(c: &mut diesel::SqliteConnection, rows: &[EventRow]) -> Que
         "reason",
         "at",
     ];
-    crate::db::insert_many(c, "order_events", &COLUMNS, rows, |q, r| {
+    crate::db::insert_many(c, "order_events", &COLUMNS, "RETURNING id", rows, |q, r| {
         let (entity, so, case) = r.event.subject.columns();
         q.bind::<BigInt, _>(r.order_id)
             .bind::<Nullable<BigInt>, _>(so)

@@ -797,7 +797,7 @@ pub fn insert_payments(c: &mut diesel::SqliteConnection, rows: &[PaymentRow]) ->
         "error_code",
         "created_at",
     ];
-    crate::db::insert_many(c, "payments", &COLUMNS, rows, |q, r| {
+    crate::db::insert_many(c, "payments", &COLUMNS, "RETURNING id", rows, |q, r| {
         q.bind::<BigInt, _>(r.order_id)
             .bind::<Text, _>(r.mode)
             .bind::<Text, _>(r.gateway)
