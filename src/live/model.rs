@@ -151,28 +151,13 @@ pub fn running_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Show>> 
     })
 }
 
-/// The show an order placed now on `shop_user_id`'s shop in `mode` belongs to: the one
-/// the client names, which must be that shop's running show in that mode (`Err` if it
-/// is not), or else the shop's running show in that mode, if any.
-pub fn show_for_order(
-    conn: &mut DbConn,
-    shop_user_id: i64,
-    mode: &str,
-    requested: Option<i64>,
-) -> QueryResult<Result<Option<i64>, ShowNotRunning>> {
-    let running = running_of(conn, shop_user_id)?;
-    Ok(pick_show_for_order(
-        running.as_ref().map(|s| (s.id, s.mode.as_str())),
-        mode,
-        requested,
-    ))
-}
-
 /// An order named a show that is not its shop's running show in the shop's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShowNotRunning;
 
-/// [`show_for_order`] once the creator's running show (id and mode) is known.
+/// The show an order placed now on a shop in `mode` belongs to, given the creator's
+/// running show (id and mode): the one the client names, which must be that running
+/// show in that mode (`Err` if it is not), or else the running show in that mode, if any.
 pub fn pick_show_for_order(
     running: Option<(i64, &str)>,
     mode: &str,

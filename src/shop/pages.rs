@@ -841,6 +841,9 @@ pub fn service_failure(err: OrderError) -> AppError {
     }
 }
 
+/// The shop's mode changed between the checks of a checkout and its placement.
+struct ShopChanged;
+
 pub async fn checkout(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<CheckoutForm>,
@@ -884,27 +887,47 @@ pub async fn checkout(
     let (Ok(buyer), Ok((method, card))) = (buyer, payment) else {
         return render_checkout(ctx, open, view, &form, errors, None);
     };
-    let uid = open.shop.user_id;
-    // An order placed while the creator is live belongs to that session's figures.
-    let (fee_bp, show) = state
-        .db(move |conn| {
-            let show = crate::live::model::show_for_order(conn, uid, mode.as_str(), None)?;
-            Ok((shop::fee_bp(conn, uid)?, show.ok().flatten()))
-        })
-        .await?;
-    let new = NewOrder {
-        shop_user_id: uid,
-        mode,
-        idempotency_key: key,
-        lines: view.cart.lines.iter().map(CartLine::new_line).collect(),
-        buyer,
-        method,
-        card,
-        show_id: show,
-        fee_bp,
+    let handle = open.shop.handle.clone();
+    let lines: Vec<_> = view.cart.lines.iter().map(CartLine::new_line).collect();
+    // The shop, the creator's fee and running show are read in the placement's own write
+    // job: an order placed while the creator is live belongs to that session, and a shop
+    // whose mode changed since this request checked the payment gets no order.
+    let resolve = move |conn: &mut DbConn| -> Result<Result<NewOrder, ShopChanged>, OrderError> {
+        let Some(shop::ForOrder {
+            shop,
+            fee_bp,
+            running_show,
+        }) = shop::for_order(conn, &handle)?
+        else {
+            return Err(OrderError::ShopNotFound);
+        };
+        if shop.mode() != mode {
+            return Ok(Err(ShopChanged));
+        }
+        let show_id = crate::live::model::pick_show_for_order(
+            running_show.as_ref().map(|(id, m)| (*id, m.as_str())),
+            mode.as_str(),
+            None,
+        )
+        .unwrap_or(None);
+        Ok(Ok(NewOrder {
+            shop_user_id: shop.user_id,
+            mode,
+            idempotency_key: key,
+            lines,
+            buyer,
+            method,
+            card,
+            show_id,
+            fee_bp,
+        }))
     };
-    let placed = match orders::place_order(&state, new).await {
-        Ok(placed) => placed,
+    let placed = match orders::place_resolved(&state, state.now().naive_utc(), resolve).await {
+        Ok(Ok(placed)) => placed,
+        Ok(Err(ShopChanged)) => {
+            let top = Some(locale.t("shop.checkout.shop_changed"));
+            return render_checkout(ctx, open, view, &form, errors, top);
+        }
         Err(
             e @ (OrderError::Db(_)
             | OrderError::Unavailable(_)
