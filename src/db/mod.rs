@@ -239,7 +239,8 @@ impl ManageConnection for ConnectionManager {
                 // savepoint, and a journal file would cost a write per page it touches.
                 // No journal_size_limit: cutting the WAL file back when it starts over
                 // stalled the writer for ~100 ms at a time under load (p99 105 ms against
-                // 34 ms without; BENCHMARKS.md). The checkpoint thread keeps it small.
+                // 34 ms without; BENCHMARKS.md). Under sustained load the file then stays at
+                // its high-water mark (~410 MB, the writer's fallback checkpoint).
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
