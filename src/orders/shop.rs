@@ -25,14 +25,29 @@ impl Shop {
     }
 }
 
-/// What an order through the JSON API needs to know of its shop, read in one statement:
-/// the shop, the creator's platform fee, and the creator's running show (its id and
-/// mode), if any.
+/// What an order placement needs to know of its shop, read in one statement: the shop,
+/// the creator's platform fee, and the creator's running show (its id and mode), if any.
 #[derive(Debug, Clone)]
 pub struct ForOrder {
     pub shop: Shop,
     pub fee_bp: i32,
     pub running_show: Option<(i64, String)>,
+}
+
+impl ForOrder {
+    /// The show an order placed now belongs to (see `live::model::pick_show_for_order`):
+    /// the `requested` one if it is the running show in the shop's mode, else that
+    /// running show, if any.
+    pub fn show_for(
+        &self,
+        requested: Option<i64>,
+    ) -> Result<Option<i64>, crate::live::model::ShowNotRunning> {
+        crate::live::model::pick_show_for_order(
+            self.running_show.as_ref().map(|(id, m)| (*id, m.as_str())),
+            self.shop.mode().as_str(),
+            requested,
+        )
+    }
 }
 
 /// The shop, the creator's platform, the running show's id and mode.

@@ -286,14 +286,10 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
     let bearer = bearer(&req).map(str::to_owned);
     let links = state.links.clone();
     let resolve = move |conn: &mut DbConn| -> Result<Result<NewOrder, Refusal>, OrderError> {
-        let Some(shop::ForOrder {
-            shop,
-            fee_bp,
-            running_show,
-        }) = shop::for_order(conn, &handle)?
-        else {
+        let Some(found) = shop::for_order(conn, &handle)? else {
             return Ok(Err(Refusal::Order(OrderError::ShopNotFound)));
         };
+        let shop = &found.shop;
         let mode = shop.mode();
         if mode == Mode::Sandbox {
             let expected = links.sandbox_token(shop.user_id);
@@ -302,11 +298,7 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
                 return Ok(Err(Refusal::Order(OrderError::ShopNotFound)));
             }
         }
-        let Ok(show_id) = crate::live::model::pick_show_for_order(
-            running_show.as_ref().map(|(id, m)| (*id, m.as_str())),
-            mode.as_str(),
-            requested_show,
-        ) else {
+        let Ok(show_id) = found.show_for(requested_show) else {
             return Ok(Err(Refusal::Fields(vec![(
                 "show_id",
                 "orders.api.show_not_running",
@@ -333,7 +325,7 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
             method,
             card,
             show_id,
-            fee_bp,
+            fee_bp: found.fee_bp,
         }))
     };
     let placed = match orders::place_resolved(&state, state.now().naive_utc(), resolve).await {

@@ -893,25 +893,13 @@ pub async fn checkout(
     // job: an order placed while the creator is live belongs to that session, and a shop
     // whose mode changed since this request checked the payment gets no order.
     let resolve = move |conn: &mut DbConn| -> Result<Result<NewOrder, ShopChanged>, OrderError> {
-        let Some(shop::ForOrder {
-            shop,
-            fee_bp,
-            running_show,
-        }) = shop::for_order(conn, &handle)?
-        else {
-            return Err(OrderError::ShopNotFound);
-        };
-        if shop.mode() != mode {
+        let found = shop::for_order(conn, &handle)?.ok_or(OrderError::ShopNotFound)?;
+        if found.shop.mode() != mode {
             return Ok(Err(ShopChanged));
         }
-        let show_id = crate::live::model::pick_show_for_order(
-            running_show.as_ref().map(|(id, m)| (*id, m.as_str())),
-            mode.as_str(),
-            None,
-        )
-        .unwrap_or(None);
+        let show_id = found.show_for(None).unwrap_or(None);
         Ok(Ok(NewOrder {
-            shop_user_id: shop.user_id,
+            shop_user_id: found.shop.user_id,
             mode,
             idempotency_key: key,
             lines,
@@ -919,7 +907,7 @@ pub async fn checkout(
             method,
             card,
             show_id,
-            fee_bp,
+            fee_bp: found.fee_bp,
         }))
     };
     let placed = match orders::place_resolved(&state, state.now().naive_utc(), resolve).await {
