@@ -83,53 +83,129 @@ pub struct Id {
     pub id: i64,
 }
 
-/// `INSERT INTO table (columns) VALUES (?, ...), ... tail` for `rows` rows: the multi-row
-/// insert diesel cannot write for SQLite. `tail` is its conflict and `RETURNING` clauses,
-/// returning one column named `id`.
-pub fn insert_many_sql(table: &str, columns: &[&str], rows: usize, tail: &str) -> String {
-    let row = format!("({})", vec!["?"; columns.len()].join(", "));
+/// A bound parameter's placeholder on each backend: `?` on SQLite, `$n` (from 1) on
+/// PostgreSQL.
+pub trait Placeholders: diesel::backend::Backend {
+    fn placeholder(n: usize) -> String;
+}
+
+impl Placeholders for diesel::sqlite::Sqlite {
+    fn placeholder(_: usize) -> String {
+        "?".into()
+    }
+}
+
+impl Placeholders for diesel::pg::Pg {
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+}
+
+/// `rows` comma-separated tuples of `width` placeholders, numbered from 1: the VALUES
+/// list of a hand-written multi-row statement.
+pub fn values_list(placeholder: fn(usize) -> String, width: usize, rows: usize) -> String {
+    let mut n = 0;
+    let tuples: Vec<String> = (0..rows)
+        .map(|_| {
+            let row: Vec<String> = (0..width)
+                .map(|_| {
+                    n += 1;
+                    placeholder(n)
+                })
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
+    tuples.join(", ")
+}
+
+/// A hand-written statement for `conn`'s backend, its SQL written by `sql` with that
+/// backend's placeholders; bind its values next.
+pub fn hand_query<'a, C>(
+    _conn: &C,
+    sql: impl FnOnce(fn(usize) -> String) -> String,
+) -> HandQuery<'a, C::Backend>
+where
+    C: diesel::Connection,
+    C::Backend: Placeholders,
+{
+    diesel::sql_query(sql(<C::Backend as Placeholders>::placeholder)).into_boxed()
+}
+
+/// `INSERT INTO table (columns) VALUES (..), .. tail` for `rows` rows: the multi-row
+/// insert diesel cannot write for SQLite, or from borrowed rows. `tail` is its conflict
+/// and `RETURNING` clauses, returning one column named `id`.
+pub fn insert_many_sql<DB: Placeholders>(
+    table: &str,
+    columns: &[&str],
+    rows: usize,
+    tail: &str,
+) -> String {
     format!(
         "INSERT INTO {table} ({}) VALUES {} {tail}",
         columns.join(", "),
-        vec![row; rows].join(", ")
+        values_list(DB::placeholder, columns.len(), rows)
     )
 }
 
-/// A hand-written statement on SQLite, its values bound one by one.
-pub type SqliteQuery<'a> = diesel::query_builder::BoxedSqlQuery<
-    'a,
-    diesel::sqlite::Sqlite,
-    diesel::query_builder::SqlQuery,
->;
+/// A hand-written statement on backend `DB`, its values bound one by one.
+pub type HandQuery<'a, DB> =
+    diesel::query_builder::BoxedSqlQuery<'a, DB, diesel::query_builder::SqlQuery>;
 
-/// Bound parameters per statement, under SQLite's limit of 32,766.
-const SQLITE_MAX_PARAMS: usize = 32_000;
+/// A hand-written statement on SQLite.
+pub type SqliteQuery<'a> = HandQuery<'a, diesel::sqlite::Sqlite>;
 
-/// Inserts `rows` into `table` on SQLite with [`insert_many_sql`] statements (`tail` as
-/// there), `bind` binding each row's values in the order of `columns`, and returns the
-/// `id`s the statements returned, in no particular order. A hot path's row counts
-/// repeat, so each statement is kept prepared ([`Cached`]); rows beyond the limit of
-/// bound parameters go in further statements.
-pub fn insert_many<T>(
-    c: &mut SqliteConnection,
-    table: &str,
-    columns: &[&str],
-    tail: &str,
-    rows: &[T],
-    bind: impl for<'a> Fn(SqliteQuery<'a>, &'a T) -> SqliteQuery<'a>,
-) -> QueryResult<Vec<i64>> {
-    let mut ids = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks((SQLITE_MAX_PARAMS / columns.len().max(1)).max(1)) {
-        let sql = insert_many_sql(table, columns, chunk.len(), tail);
-        let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-        for row in chunk {
-            query = bind(query, row);
-        }
-        let got: Vec<Id> = query.cached().load(c)?;
-        ids.extend(got.into_iter().map(|r| r.id));
-    }
-    Ok(ids)
+/// Bound parameters per statement, under SQLite's limit of 32,766 (PostgreSQL's is
+/// 65,535).
+const MAX_PARAMS: usize = 32_000;
+
+/// Multi-row inserts on a backend's own connection: use it inside [`on_backend!`], whose
+/// arms then each bind with their backend's types.
+pub trait InsertMany: diesel::Connection {
+    /// Inserts `rows` into `table` with [`insert_many_sql`] statements (`tail` as there),
+    /// `bind` binding each row's values in the order of `columns`, and returns the `id`s
+    /// the statements returned, in no particular order. A hot path's row counts repeat,
+    /// so each statement is kept prepared ([`Cached`]); rows beyond the limit of bound
+    /// parameters go in further statements.
+    fn insert_many<T>(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        tail: &str,
+        rows: &[T],
+        bind: impl for<'a> Fn(HandQuery<'a, Self::Backend>, &'a T) -> HandQuery<'a, Self::Backend>,
+    ) -> QueryResult<Vec<i64>>;
 }
+
+macro_rules! insert_many_on {
+    ($conn:ty, $backend:ty) => {
+        impl InsertMany for $conn {
+            fn insert_many<T>(
+                &mut self,
+                table: &str,
+                columns: &[&str],
+                tail: &str,
+                rows: &[T],
+                bind: impl for<'a> Fn(HandQuery<'a, $backend>, &'a T) -> HandQuery<'a, $backend>,
+            ) -> QueryResult<Vec<i64>> {
+                let mut ids = Vec::with_capacity(rows.len());
+                for chunk in rows.chunks((MAX_PARAMS / columns.len().max(1)).max(1)) {
+                    let sql = insert_many_sql::<$backend>(table, columns, chunk.len(), tail);
+                    let mut query = diesel::sql_query(sql).into_boxed::<$backend>();
+                    for row in chunk {
+                        query = bind(query, row);
+                    }
+                    let got: Vec<Id> = query.cached().load(self)?;
+                    ids.extend(got.into_iter().map(|r| r.id));
+                }
+                Ok(ids)
+            }
+        }
+    };
+}
+
+insert_many_on!(SqliteConnection, diesel::sqlite::Sqlite);
+insert_many_on!(PgConnection, diesel::pg::Pg);
 
 /// `.cached()` on any statement: see [`Cached`].
 pub trait CachedExt: Sized {

@@ -1,14 +1,22 @@
-//! Group commit for SQLite. SQLite has one writer at a time; many connections that
-//! each `BEGIN IMMEDIATE` spend their time in the busy handler's sleeps. Instead, one
-//! thread takes write jobs from a queue and runs as many as are waiting (up to
-//! `MAX_BATCH`) in one transaction, each inside its own savepoint, so one job's error
-//! rolls back that job only. Every caller is answered after the commit: an
-//! acknowledged write is on disk. On PostgreSQL jobs run on the pool as they come.
+//! Group commit. SQLite has one writer at a time; many connections that each `BEGIN
+//! IMMEDIATE` spend their time in the busy handler's sleeps. Instead, one thread takes
+//! write jobs from a queue and runs as many as are waiting (up to `MAX_BATCH`) in one
+//! transaction, each inside its own savepoint, so one job's error rolls back that job
+//! only. Every caller is answered after the commit: an acknowledged write is on disk.
 //!
 //! A job started with [`Writer::write_deferring`] may leave rows for the end of its batch
 //! (`orders::deferred`): [`Deferred::flush`] writes them, as one multi-row insert per
 //! table, before any other job of the batch runs and before the commit. A job that
 //! defers must have checked everything that could refuse it before it defers anything.
+//!
+//! On PostgreSQL, which has row locks and many writers, plain jobs run on the pool as
+//! they come, and only deferring jobs (order placements) are batched, by one thread per
+//! instance: a batch is one commit and a handful of multi-row statements instead of a
+//! transaction per order, and a hot SKU's row lock is taken once per batch instead of
+//! once per order. A batch holds its rows' locks until it commits, so two instances'
+//! batches could wait on each other: each deferring job names the rows it will lock
+//! (its SKUs), and [`Deferred::claim`] locks all of a batch's in one order before any job
+//! runs.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
@@ -17,23 +25,33 @@ use super::{Backend, DbConn, Pool, write_tx};
 
 pub const MAX_BATCH: usize = 64;
 
+/// Writer threads on PostgreSQL, each with its own connection and batches. Jobs go to a
+/// thread by the lowest row they claim.
+pub const PG_WRITERS: usize = 2;
+
 /// A write could not be committed (the database is unavailable, or the disk is full).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the write was not committed: {0}")]
 pub struct WriteError(pub String);
 
 trait Task: Send {
-    fn run(self: Box<Self>, conn: &mut DbConn) -> Box<dyn Done>;
+    fn run(self: Box<Self>, conn: &mut DbConn, savepoints: &mut Savepoints) -> Box<dyn Done>;
     fn fail(self: Box<Self>, why: String);
     /// Whether this job may run while rows deferred by earlier jobs are not written yet.
     fn defers(&self) -> bool;
+    /// The rows this job will lock, for [`Deferred::claim`].
+    fn claims(&self) -> &[i64];
 }
 
 /// Rows that jobs of a batch leave for its end: written before a job that does not
 /// defer and before the commit, dropped when the batch fails.
+#[derive(Clone, Copy)]
 pub struct Deferred {
     pub flush: fn(&mut DbConn) -> diesel::QueryResult<()>,
     pub discard: fn(),
+    /// Runs first in each batch with the rows its deferring jobs claimed, sorted and
+    /// without repeats: locks them in that order, where the backend has row locks.
+    pub claim: fn(&mut DbConn, &[i64]) -> diesel::QueryResult<()>,
 }
 
 impl Deferred {
@@ -41,6 +59,7 @@ impl Deferred {
     pub const NONE: Deferred = Deferred {
         flush: |_| Ok(()),
         discard: || {},
+        claim: |_, _| Ok(()),
     };
 }
 
@@ -54,6 +73,37 @@ pub fn may_defer() -> bool {
     IN_BATCH.with(|b| b.get())
 }
 
+/// How a batch gives each job its savepoint.
+enum Savepoints {
+    /// Each job's own, begun and released around it (SQLite: in-process, cheap).
+    EachJob,
+    /// One name for every job (PostgreSQL): releasing a job's savepoint and beginning
+    /// the next one's is one round trip instead of two; a savepoint still open at the
+    /// end is committed with the batch.
+    Reused { open: bool },
+}
+
+/// The savepoint of [`Savepoints::Reused`], outside diesel's own names.
+fn in_reused_savepoint<T, E, F>(conn: &mut DbConn, open: &mut bool, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(if *open {
+        "RELEASE SAVEPOINT kaibo_job; SAVEPOINT kaibo_job"
+    } else {
+        "SAVEPOINT kaibo_job"
+    })?;
+    *open = true;
+    let result = f(conn);
+    if result.is_err() {
+        // The savepoint stays defined after a rollback to it, for the next job.
+        conn.batch_execute("ROLLBACK TO SAVEPOINT kaibo_job")?;
+    }
+    result
+}
+
 trait Done: Send {
     fn finish(self: Box<Self>, committed: Result<(), String>);
 }
@@ -62,6 +112,7 @@ struct Job<F, T, E> {
     f: F,
     reply: tokio::sync::oneshot::Sender<Result<T, E>>,
     defers: bool,
+    claims: Vec<i64>,
 }
 
 struct Finished<T, E> {
@@ -75,10 +126,13 @@ where
     T: Send + 'static,
     E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
 {
-    fn run(self: Box<Self>, conn: &mut DbConn) -> Box<dyn Done> {
-        // Nested in the batch's transaction, `write_tx` is a savepoint.
+    fn run(self: Box<Self>, conn: &mut DbConn, savepoints: &mut Savepoints) -> Box<dyn Done> {
         IN_BATCH.with(|b| b.set(self.defers));
-        let result = write_tx(conn, self.f);
+        let result = match savepoints {
+            // Nested in the batch's transaction, `write_tx` is a savepoint.
+            Savepoints::EachJob => write_tx(conn, self.f),
+            Savepoints::Reused { open } => in_reused_savepoint(conn, open, self.f),
+        };
         IN_BATCH.with(|b| b.set(false));
         Box::new(Finished {
             result,
@@ -92,6 +146,10 @@ where
 
     fn defers(&self) -> bool {
         self.defers
+    }
+
+    fn claims(&self) -> &[i64] {
+        &self.claims
     }
 }
 
@@ -111,26 +169,37 @@ where
 
 pub struct Writer {
     pool: Pool,
-    queue: Option<mpsc::Sender<Box<dyn Task>>>,
+    /// One queue per writer thread; empty if no thread could be started.
+    queues: Vec<mpsc::Sender<Box<dyn Task>>>,
+    /// Whether plain jobs go through the queue too (SQLite), or only deferring ones.
+    all: bool,
 }
 
 impl Writer {
-    /// Starts the writer; on SQLite with a thread of its own, which writes what jobs
-    /// deferred with `deferred`.
+    /// Starts the writer's threads, which write what jobs deferred with `deferred`: one on
+    /// SQLite (one writer at a time), [`PG_WRITERS`] on PostgreSQL.
     pub fn start(pool: Pool, backend: Backend, deferred: Deferred) -> Writer {
-        let queue = match backend {
-            Backend::Postgres => None,
-            Backend::Sqlite => {
-                let (tx, rx) = mpsc::channel::<Box<dyn Task>>();
-                let pool = pool.clone();
-                std::thread::Builder::new()
-                    .name("kaibo-writer".into())
-                    .spawn(move || run_batches(pool, rx, deferred))
-                    .ok()
-                    .map(|_| tx)
-            }
+        let threads = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => PG_WRITERS,
         };
-        Writer { pool, queue }
+        let mut queues = Vec::with_capacity(threads);
+        for n in 0..threads {
+            let (tx, rx) = mpsc::channel::<Box<dyn Task>>();
+            let pool = pool.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("kaibo-writer-{n}"))
+                .spawn(move || run_batches(pool, backend, rx, deferred));
+            match started {
+                Ok(_) => queues.push(tx),
+                Err(e) => tracing::error!(error = %e, "cannot start a writer thread"),
+            }
+        }
+        Writer {
+            pool,
+            queues,
+            all: backend == Backend::Sqlite,
+        }
     }
 
     /// Runs `f` in a write transaction (a savepoint of a batch on SQLite).
@@ -140,37 +209,49 @@ impl Writer {
         T: Send + 'static,
         E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
     {
-        self.submit(f, false).await
+        self.submit(f, false, Vec::new()).await
     }
 
     /// [`Writer::write`] for a job that may leave rows for the end of its batch (see
-    /// [`may_defer`]). Its answer still comes after the commit that wrote them.
-    pub async fn write_deferring<T, E, F>(&self, f: F) -> Result<T, E>
+    /// [`may_defer`]) and that locks the rows `claims` names (see [`Deferred::claim`]),
+    /// always in a batch. Its answer still comes after the commit that wrote them.
+    pub async fn write_deferring<T, E, F>(&self, claims: Vec<i64>, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
     {
-        self.submit(f, true).await
+        self.submit(f, true, claims).await
     }
 
-    async fn submit<T, E, F>(&self, f: F, defers: bool) -> Result<T, E>
+    async fn submit<T, E, F>(&self, f: F, defers: bool, claims: Vec<i64>) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
     {
-        match &self.queue {
-            Some(queue) => {
+        // Jobs that lock the same rows share a thread: a hot SKU's placements batch together.
+        let queue = claims
+            .iter()
+            .min()
+            .map_or(0, |sku| sku.rem_euclid(self.queues.len().max(1) as i64) as usize);
+        match self.queues.get(queue) {
+            Some(queue) if defers || self.all => {
                 let (reply, answer) = tokio::sync::oneshot::channel();
-                if queue.send(Box::new(Job { f, reply, defers })).is_err() {
+                let job = Job {
+                    f,
+                    reply,
+                    defers,
+                    claims,
+                };
+                if queue.send(Box::new(job)).is_err() {
                     return Err(E::from(WriteError("the writer has stopped".into())));
                 }
                 answer
                     .await
                     .unwrap_or_else(|_| Err(E::from(WriteError("the write was abandoned".into()))))
             }
-            None => {
+            _ => {
                 let pool = self.pool.clone();
                 let done = actix_web::web::block(move || {
                     let mut conn = pool.get().map_err(|e| E::from(WriteError(e.to_string())))?;
@@ -183,14 +264,19 @@ impl Writer {
     }
 }
 
-fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>, deferred: Deferred) {
+fn run_batches(
+    pool: Pool,
+    backend: Backend,
+    rx: mpsc::Receiver<Box<dyn Task>>,
+    deferred: Deferred,
+) {
     // The writer keeps one connection: its page cache and prepared statements stay warm.
     // SQLite empties a connection's page cache whenever another connection wrote since
     // its last transaction, so taking any pooled connection per batch would start every
     // batch cold. After a failed batch the connection is given back and a fresh one
     // taken.
     let mut held: Option<super::PooledConn> = None;
-    let mut checkpoints = Checkpointer::start(pool.clone());
+    let mut checkpoints = (backend == Backend::Sqlite).then(|| Checkpointer::start(pool.clone()));
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -208,14 +294,24 @@ fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>, deferred: Deferred
                 continue;
             }
         };
+        let mut claims: Vec<i64> = batch.iter().flat_map(|t| t.claims()).copied().collect();
+        claims.sort_unstable();
+        claims.dedup();
         let mut done: Vec<Box<dyn Done>> = Vec::with_capacity(batch.len());
+        let mut savepoints = match backend {
+            Backend::Sqlite => Savepoints::EachJob,
+            Backend::Postgres => Savepoints::Reused { open: false },
+        };
         let committed = std::panic::catch_unwind(AssertUnwindSafe(|| {
             write_tx(&mut conn, |conn| {
+                if !claims.is_empty() {
+                    (deferred.claim)(conn, &claims)?;
+                }
                 for task in batch {
                     if !task.defers() {
                         (deferred.flush)(conn)?;
                     }
-                    done.push(task.run(conn));
+                    done.push(task.run(conn, &mut savepoints));
                 }
                 (deferred.flush)(conn)
             })
@@ -236,7 +332,9 @@ fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>, deferred: Deferred
         };
         if outcome.is_ok() {
             held = Some(conn);
-            checkpoints.after_commit();
+            if let Some(checkpoints) = &mut checkpoints {
+                checkpoints.after_commit();
+            }
         }
         for d in done {
             d.finish(outcome.clone());
@@ -244,12 +342,15 @@ fn run_batches(pool: Pool, rx: mpsc::Receiver<Box<dyn Task>>, deferred: Deferred
     }
 }
 
-/// The writer's connection: it leaves checkpoints to the checkpointer thread. A commit
-/// that crosses the auto-checkpoint threshold copies the WAL into the database and syncs
-/// it on the committing thread, and every write waits behind that.
+/// The writer's connection. On SQLite it leaves checkpoints to the checkpointer thread:
+/// a commit that crosses the auto-checkpoint threshold copies the WAL into the database
+/// and syncs it on the committing thread, and every write waits behind that.
 fn writer_connection(pool: &Pool) -> Result<super::PooledConn, String> {
     use diesel::connection::SimpleConnection;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
+    if conn.backend() == Backend::Postgres {
+        return Ok(conn);
+    }
     // A fallback only, far above the checkpointer's pace: if it stalls, the WAL still
     // stops growing at about 400 MB (100,000 pages of 4 KiB).
     conn.batch_execute("PRAGMA wal_autocheckpoint = 100000;")

@@ -7,10 +7,12 @@
 //! that does not defer and before the commit (`db::writer`). A placement is answered only
 //! after that commit, as before.
 //!
-//! Ids are handed out here from each table's `AUTOINCREMENT` sequence, so a placement's
-//! answer carries them before its rows are written. Nothing else inserts into those
-//! tables while rows wait: only deferring jobs run between two flushes, and they insert
-//! through here. On PostgreSQL, and outside the writer, nothing is deferred.
+//! Ids are handed out here, so a placement's answer carries them before its rows are
+//! written. On SQLite they come from each table's `AUTOINCREMENT` sequence: nothing else
+//! inserts into those tables while rows wait, since only deferring jobs run between two
+//! flushes and they insert through here. On PostgreSQL they are taken from each table's
+//! sequence a block at a time (`nextval`), which other instances share safely. Outside
+//! the writer nothing is deferred.
 
 use std::cell::RefCell;
 
@@ -26,10 +28,31 @@ use super::place::{self, NewOrder, PaymentOutcome, PaymentRow, Settled, Taken, i
 use super::routing;
 use super::state::{OrderStatus, SupplierStatus};
 use crate::db::writer::Deferred;
-use crate::db::{DbConn, Id, SqliteQuery, insert_many};
+use crate::db::{CachedExt, DbConn, Id, InsertMany, hand_query, on_backend, values_list};
 
 /// What the writer calls: see the module's text.
-pub const HOOKS: Deferred = Deferred { flush, discard };
+pub const HOOKS: Deferred = Deferred {
+    flush,
+    discard,
+    claim,
+};
+
+/// Locks a batch's SKUs, in id order, before its placements run (PostgreSQL; SQLite's
+/// batch holds the database's one write lock already). Every batch then takes its SKU
+/// locks in the same order, so two instances' batches queue behind each other instead
+/// of deadlocking.
+fn claim(conn: &mut DbConn, skus: &[i64]) -> QueryResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        use crate::db::schema::skus as s;
+        s::table
+            .filter(s::id.eq_any(skus))
+            .order(s::id)
+            .select(s::id)
+            .for_update()
+            .load::<i64>(c)?;
+    }
+    Ok(())
+}
 
 /// One placement whose rows wait.
 struct Placement {
@@ -76,17 +99,25 @@ impl Table {
 
 #[derive(Default)]
 struct Pending {
-    /// The next id of each [`Table`]; 0 until read from its sequence in this batch.
+    /// The next id of each [`Table`] on SQLite; 0 until read from its sequence in this
+    /// batch.
     next: [i64; 3],
     placed: Vec<Placement>,
 }
 
 thread_local! {
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
+    /// Ids of each [`Table`] taken from its PostgreSQL sequence and not used yet. They
+    /// stay this thread's across batches: a sequence never gives them out again.
+    static SPARE: RefCell<[Vec<i64>; 3]> = RefCell::new(Default::default());
 }
+
+/// How many ids a PostgreSQL sequence is asked for at once: a batch's worth of orders.
+const ID_BLOCK: usize = crate::db::writer::MAX_BATCH;
 
 /// Forgets what waits: the batch that deferred it was rolled back, or nothing waits.
 fn discard() {
+    super::shop::forget_batch_shops();
     PENDING.with(|p| *p.borrow_mut() = Pending::default());
 }
 
@@ -102,27 +133,40 @@ pub fn pending(shop_user_id: i64, key: &str) -> Option<(Settled, Option<PayError
     })
 }
 
-/// `n` consecutive new ids of `table`.
-fn take_ids(conn: &mut DbConn, table: Table, n: usize) -> QueryResult<i64> {
-    let DbConn::Sqlite(c) = conn else {
-        return Err(diesel::result::Error::QueryBuilderError(
-            "ids are handed out on SQLite only".into(),
-        ));
-    };
-    let next = PENDING.with(|p| p.borrow().next[table as usize]);
-    let first = if next > 0 {
-        next
-    } else {
-        // AUTOINCREMENT keeps the largest id ever used here, explicit ones included.
-        let seq: Option<Id> =
-            diesel::sql_query("SELECT seq AS id FROM sqlite_sequence WHERE name = ?")
+/// `n` new ids of `table`.
+fn take_ids(conn: &mut DbConn, table: Table, n: usize) -> QueryResult<Vec<i64>> {
+    match conn {
+        DbConn::Sqlite(c) => {
+            let next = PENDING.with(|p| p.borrow().next[table as usize]);
+            let first = if next > 0 {
+                next
+            } else {
+                // AUTOINCREMENT keeps the largest id ever used here, explicit ones included.
+                let seq: Option<Id> =
+                    diesel::sql_query("SELECT seq AS id FROM sqlite_sequence WHERE name = ?")
+                        .bind::<Text, _>(table.name())
+                        .get_result(c)
+                        .optional()?;
+                seq.map_or(0, |s| s.id) + 1
+            };
+            PENDING.with(|p| p.borrow_mut().next[table as usize] = first + n as i64);
+            Ok((first..first + n as i64).collect())
+        }
+        DbConn::Postgres(c) => {
+            let spare = SPARE.with(|s| s.borrow()[table as usize].len());
+            if spare < n {
+                let more: Vec<Id> = diesel::sql_query(
+                    "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id \
+                     FROM generate_series(1, $2)",
+                )
                 .bind::<Text, _>(table.name())
-                .get_result(c)
-                .optional()?;
-        seq.map_or(0, |s| s.id) + 1
-    };
-    PENDING.with(|p| p.borrow_mut().next[table as usize] = first + n as i64);
-    Ok(first)
+                .bind::<Integer, _>((n - spare).max(ID_BLOCK) as i32)
+                .load(c)?;
+                SPARE.with(|s| s.borrow_mut()[table as usize].extend(more.iter().map(|i| i.id)));
+            }
+            Ok(SPARE.with(|s| s.borrow_mut()[table as usize].drain(..n).collect()))
+        }
+    }
 }
 
 /// Stores a taken order whose in-process payment has answered: paid, it is routed; refused,
@@ -152,23 +196,23 @@ pub fn place(
             (failed, 0, vec![place::placed_event(), event])
         }
     };
-    let order_id = take_ids(c, Table::Orders, 1)?;
+    let order_id = take_ids(c, Table::Orders, 1)?[0];
     let order = place::new_order(new, keys, &taken, order_id, status, paid_fen, now);
     let mut lines = taken.lines;
-    let first_line = take_ids(c, Table::OrderLines, lines.len())?;
-    for (i, line) in lines.iter_mut().enumerate() {
-        line.id = first_line + i as i64;
+    let line_ids = take_ids(c, Table::OrderLines, lines.len())?;
+    for (line, id) in lines.iter_mut().zip(line_ids) {
+        line.id = id;
         line.order_id = order_id;
     }
     let mut parts = Vec::new();
     let mut messages = Vec::new();
     if outcome.result.is_ok() {
         let suppliers = routing::by_supplier(&lines);
-        let first_part = take_ids(c, Table::SupplierOrders, suppliers.len())?;
+        let part_ids = take_ids(c, Table::SupplierOrders, suppliers.len())?;
         let mut routed = Vec::with_capacity(suppliers.len());
-        for (i, (supplier_id, total_fen)) in suppliers.into_iter().enumerate() {
+        for ((supplier_id, total_fen), id) in suppliers.into_iter().zip(part_ids) {
             let part = SupplierOrder {
-                id: first_part + i as i64,
+                id,
                 order_id,
                 supplier_id,
                 mode: order.mode.clone(),
@@ -214,18 +258,16 @@ pub fn place(
     Ok(answer)
 }
 
-/// Writes what waits, one statement per table (more only past SQLite's limit of bound
+/// Writes what waits, one statement per table (more only past the limit of bound
 /// values). Every count is checked: a row that did not go in fails the whole batch.
 fn flush(conn: &mut DbConn) -> QueryResult<()> {
+    // A job that is not a placement may come next and change a shop.
+    super::shop::forget_batch_shops();
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     if pending.placed.is_empty() {
         return Ok(());
     }
-    let DbConn::Sqlite(c) = conn else {
-        return Err(diesel::result::Error::QueryBuilderError(
-            "rows were deferred on a PostgreSQL connection".into(),
-        ));
-    };
+    let c = conn;
     let placed = &pending.placed;
     let orders: Vec<&Order> = placed.iter().map(|p| &p.order).collect();
     expect(insert_orders(c, &orders)?, orders.len(), "orders")?;
@@ -277,7 +319,7 @@ fn expect(got: usize, want: usize, what: &str) -> QueryResult<()> {
     }
 }
 
-fn insert_orders(c: &mut SqliteConnection, rows: &[&Order]) -> QueryResult<usize> {
+fn insert_orders(conn: &mut DbConn, rows: &[&Order]) -> QueryResult<usize> {
     const COLUMNS: [&str; 23] = [
         "id",
         "reference",
@@ -303,13 +345,8 @@ fn insert_orders(c: &mut SqliteConnection, rows: &[&Order]) -> QueryResult<usize
         "created_at",
         "updated_at",
     ];
-    insert_many(
-        c,
-        "orders",
-        &COLUMNS,
-        "RETURNING id",
-        rows,
-        |q: SqliteQuery<'_>, o| {
+    let ids = on_backend!(conn, |c| {
+        c.insert_many("orders", &COLUMNS, "RETURNING id", rows, |q, o| {
             q.bind::<BigInt, _>(o.id)
                 .bind::<Text, _>(o.reference.as_str())
                 .bind::<Text, _>(o.access_hash.as_str())
@@ -333,12 +370,12 @@ fn insert_orders(c: &mut SqliteConnection, rows: &[&Order]) -> QueryResult<usize
                 .bind::<Nullable<BigInt>, _>(o.show_id)
                 .bind::<Timestamp, _>(o.created_at)
                 .bind::<Timestamp, _>(o.updated_at)
-        },
-    )
-    .map(|ids| ids.len())
+        })
+    })?;
+    Ok(ids.len())
 }
 
-fn insert_parts(c: &mut SqliteConnection, rows: &[&SupplierOrder]) -> QueryResult<usize> {
+fn insert_parts(conn: &mut DbConn, rows: &[&SupplierOrder]) -> QueryResult<usize> {
     const COLUMNS: [&str; 8] = [
         "id",
         "order_id",
@@ -349,13 +386,8 @@ fn insert_parts(c: &mut SqliteConnection, rows: &[&SupplierOrder]) -> QueryResul
         "created_at",
         "updated_at",
     ];
-    insert_many(
-        c,
-        "supplier_orders",
-        &COLUMNS,
-        "RETURNING id",
-        rows,
-        |q, p| {
+    let ids = on_backend!(conn, |c| {
+        c.insert_many("supplier_orders", &COLUMNS, "RETURNING id", rows, |q, p| {
             q.bind::<BigInt, _>(p.id)
                 .bind::<BigInt, _>(p.order_id)
                 .bind::<BigInt, _>(p.supplier_id)
@@ -364,15 +396,12 @@ fn insert_parts(c: &mut SqliteConnection, rows: &[&SupplierOrder]) -> QueryResul
                 .bind::<BigInt, _>(p.total_fen)
                 .bind::<Timestamp, _>(p.created_at)
                 .bind::<Timestamp, _>(p.updated_at)
-        },
-    )
-    .map(|ids| ids.len())
+        })
+    })?;
+    Ok(ids.len())
 }
 
-fn insert_messages(
-    c: &mut SqliteConnection,
-    rows: &[(i64, &str, NaiveDateTime)],
-) -> QueryResult<usize> {
+fn insert_messages(conn: &mut DbConn, rows: &[(i64, &str, NaiveDateTime)]) -> QueryResult<usize> {
     const COLUMNS: [&str; 6] = [
         "topic",
         "supplier_order_id",
@@ -381,25 +410,26 @@ fn insert_messages(
         "available_at",
         "created_at",
     ];
-    insert_many(
-        c,
-        "outbox",
-        &COLUMNS,
-        "RETURNING id",
-        rows,
-        |q, (part_id, payload, at)| {
-            q.bind::<Text, _>(routing::TOPIC_ROUTED)
-                .bind::<BigInt, _>(*part_id)
-                .bind::<Text, _>(*payload)
-                .bind::<Integer, _>(0)
-                .bind::<Timestamp, _>(*at)
-                .bind::<Timestamp, _>(*at)
-        },
-    )
-    .map(|ids| ids.len())
+    let ids = on_backend!(conn, |c| {
+        c.insert_many(
+            "outbox",
+            &COLUMNS,
+            "RETURNING id",
+            rows,
+            |q, (part_id, payload, at)| {
+                q.bind::<Text, _>(routing::TOPIC_ROUTED)
+                    .bind::<BigInt, _>(*part_id)
+                    .bind::<Text, _>(*payload)
+                    .bind::<Integer, _>(0)
+                    .bind::<Timestamp, _>(*at)
+                    .bind::<Timestamp, _>(*at)
+            },
+        )
+    })?;
+    Ok(ids.len())
 }
 
-fn insert_lines(c: &mut SqliteConnection, rows: &[&Line]) -> QueryResult<usize> {
+fn insert_lines(conn: &mut DbConn, rows: &[&Line]) -> QueryResult<usize> {
     const COLUMNS: [&str; 15] = [
         "id",
         "order_id",
@@ -417,45 +447,52 @@ fn insert_lines(c: &mut SqliteConnection, rows: &[&Line]) -> QueryResult<usize> 
         "refunded_fen",
         "returned_quantity",
     ];
-    insert_many(c, "order_lines", &COLUMNS, "RETURNING id", rows, |q, l| {
-        q.bind::<BigInt, _>(l.id)
-            .bind::<BigInt, _>(l.order_id)
-            .bind::<Nullable<BigInt>, _>(l.supplier_order_id)
-            .bind::<BigInt, _>(l.product_id)
-            .bind::<BigInt, _>(l.sku_id)
-            .bind::<BigInt, _>(l.supplier_id)
-            .bind::<Nullable<BigInt>, _>(l.deal_id)
-            .bind::<Text, _>(l.title.as_str())
-            .bind::<Text, _>(l.sku_label.as_str())
-            .bind::<Integer, _>(l.quantity)
-            .bind::<BigInt, _>(l.unit_price_fen)
-            .bind::<BigInt, _>(l.unit_cost_fen)
-            .bind::<Integer, _>(l.commission_bp)
-            .bind::<BigInt, _>(l.refunded_fen)
-            .bind::<Integer, _>(l.returned_quantity)
-    })
-    .map(|ids| ids.len())
+    let ids = on_backend!(conn, |c| {
+        c.insert_many("order_lines", &COLUMNS, "RETURNING id", rows, |q, l| {
+            q.bind::<BigInt, _>(l.id)
+                .bind::<BigInt, _>(l.order_id)
+                .bind::<Nullable<BigInt>, _>(l.supplier_order_id)
+                .bind::<BigInt, _>(l.product_id)
+                .bind::<BigInt, _>(l.sku_id)
+                .bind::<BigInt, _>(l.supplier_id)
+                .bind::<Nullable<BigInt>, _>(l.deal_id)
+                .bind::<Text, _>(l.title.as_str())
+                .bind::<Text, _>(l.sku_label.as_str())
+                .bind::<Integer, _>(l.quantity)
+                .bind::<BigInt, _>(l.unit_price_fen)
+                .bind::<BigInt, _>(l.unit_cost_fen)
+                .bind::<Integer, _>(l.commission_bp)
+                .bind::<BigInt, _>(l.refunded_fen)
+                .bind::<Integer, _>(l.returned_quantity)
+        })
+    })?;
+    Ok(ids.len())
 }
 
 /// Points each placement's key (inserted by its savepoint, without an order) at its
 /// order: one UPDATE over a VALUES list.
-fn link_keys(c: &mut SqliteConnection, placed: &[Placement]) -> QueryResult<usize> {
+fn link_keys(conn: &mut DbConn, placed: &[Placement]) -> QueryResult<usize> {
     let mut linked = 0;
     for chunk in placed.chunks(10_000) {
-        let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
-        let sql = format!(
-            "UPDATE idempotency_keys SET order_id = v.column3 FROM (VALUES {values}) AS v \
-             WHERE idempotency_keys.shop_user_id = v.column1 AND idempotency_keys.key = v.column2 \
-             RETURNING idempotency_keys.order_id AS id"
-        );
-        let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-        for p in chunk {
-            query = query
-                .bind::<BigInt, _>(p.order.shop_user_id)
-                .bind::<Text, _>(p.key.as_str())
-                .bind::<BigInt, _>(p.order.id);
-        }
-        let got: Vec<Id> = crate::db::CachedExt::cached(query).load(c)?;
+        let sql = |placeholder| {
+            format!(
+                "UPDATE idempotency_keys SET order_id = v.column3 FROM (VALUES {}) AS v \
+                 WHERE idempotency_keys.shop_user_id = v.column1 \
+                 AND idempotency_keys.key = v.column2 \
+                 RETURNING idempotency_keys.order_id AS id",
+                values_list(placeholder, 3, chunk.len())
+            )
+        };
+        let got: Vec<Id> = on_backend!(conn, |c| {
+            let mut query = hand_query(&*c, sql);
+            for p in chunk {
+                query = query
+                    .bind::<BigInt, _>(p.order.shop_user_id)
+                    .bind::<Text, _>(p.key.as_str())
+                    .bind::<BigInt, _>(p.order.id);
+            }
+            query.cached().load(c)
+        })?;
         linked += got.len();
     }
     Ok(linked)

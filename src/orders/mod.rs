@@ -90,7 +90,9 @@ pub async fn place_order_at(
     let finished = if payments::gateway_for(new.method).in_process() {
         state
             .writer
-            .write_deferring(move |conn| place_in(conn, &request, &links, now))
+            .write_deferring(new.skus(), move |conn| {
+                place_in(conn, &request, &links, now)
+            })
             .await?
     } else {
         let reserved = state
@@ -119,10 +121,12 @@ pub async fn place_order_at(
 /// Places the order that `resolve` makes, or returns its refusal. `resolve` runs first in
 /// the placement's own write job: what it reads (the shop, its mode and fee, the running
 /// show) is read in the same transaction as the order is written, on the writer's warm
-/// connection, and a refusal writes nothing. The JSON API places orders this way.
+/// connection, and a refusal writes nothing. `skus` are the SKUs of the order's lines
+/// (see [`NewOrder::skus`]). The JSON API and the checkout place orders this way.
 pub async fn place_resolved<R, F>(
     state: &AppState,
     now: chrono::NaiveDateTime,
+    skus: Vec<i64>,
     resolve: F,
 ) -> Result<Result<Placed, R>, OrderError>
 where
@@ -138,7 +142,7 @@ where
     let links = state.links.clone();
     let step = state
         .writer
-        .write_deferring(move |conn| {
+        .write_deferring(skus, move |conn| {
             let new = match resolve(conn)? {
                 Ok(new) => new,
                 Err(refusal) => return Ok(Step::Refused(refusal)),

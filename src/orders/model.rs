@@ -7,7 +7,7 @@ use crate::db::schema::{
     after_sales, case_notes, flash_deals, order_events, order_lines, orders, payments,
     supplier_orders,
 };
-use crate::db::{CachedExt, DbConn, on_backend};
+use crate::db::{CachedExt, DbConn, InsertMany, on_backend};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = orders)]
@@ -255,7 +255,7 @@ pub fn record_event(
     Ok(())
 }
 
-/// An event of an order, as one row of a multi-row insert on SQLite.
+/// An event of an order, as one row of a multi-row insert.
 pub struct EventRow<'e> {
     pub order_id: i64,
     pub mode: &'e str,
@@ -263,8 +263,9 @@ pub struct EventRow<'e> {
     pub at: NaiveDateTime,
 }
 
-/// Inserts events of one or several orders in one statement on SQLite.
-pub fn insert_events(c: &mut diesel::SqliteConnection, rows: &[EventRow]) -> QueryResult<()> {
+/// Inserts events of one or several orders in one statement (diesel cannot write a
+/// multi-row insert for SQLite, nor one from borrowed rows).
+pub fn insert_events(conn: &mut DbConn, rows: &[EventRow]) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
     const COLUMNS: [&str; 10] = [
         "order_id",
@@ -278,23 +279,26 @@ pub fn insert_events(c: &mut diesel::SqliteConnection, rows: &[EventRow]) -> Que
         "reason",
         "at",
     ];
-    crate::db::insert_many(c, "order_events", &COLUMNS, "RETURNING id", rows, |q, r| {
-        let (entity, so, case) = r.event.subject.columns();
-        q.bind::<BigInt, _>(r.order_id)
-            .bind::<Nullable<BigInt>, _>(so)
-            .bind::<Nullable<BigInt>, _>(case)
-            .bind::<Text, _>(r.mode)
-            .bind::<Text, _>(entity)
-            .bind::<Nullable<Text>, _>(r.event.from)
-            .bind::<Text, _>(r.event.to)
-            .bind::<Text, _>(r.event.actor.label())
-            .bind::<Text, _>(r.event.reason.as_str())
-            .bind::<Timestamp, _>(r.at)
+    on_backend!(conn, |c| {
+        c.insert_many("order_events", &COLUMNS, "RETURNING id", rows, |q, r| {
+            let (entity, so, case) = r.event.subject.columns();
+            q.bind::<BigInt, _>(r.order_id)
+                .bind::<Nullable<BigInt>, _>(so)
+                .bind::<Nullable<BigInt>, _>(case)
+                .bind::<Text, _>(r.mode)
+                .bind::<Text, _>(entity)
+                .bind::<Nullable<Text>, _>(r.event.from)
+                .bind::<Text, _>(r.event.to)
+                .bind::<Text, _>(r.event.actor.label())
+                .bind::<Text, _>(r.event.reason.as_str())
+                .bind::<Timestamp, _>(r.at)
+        })
     })?;
     Ok(())
 }
 
-/// Appends `events` in this order, in one statement.
+/// Appends `events` in this order, in one statement: a placement's events as one
+/// statement instead of four is worth the hand-written SQL on the hot path.
 pub fn record_events(
     conn: &mut DbConn,
     order_id: i64,
@@ -305,47 +309,16 @@ pub fn record_events(
     if events.is_empty() {
         return Ok(());
     }
-    if let DbConn::Sqlite(c) = conn {
-        // diesel cannot write a multi-row insert for SQLite; a placement's events as one
-        // statement instead of four is worth the hand-written SQL on the hot path.
-        let rows: Vec<EventRow> = events
-            .iter()
-            .map(|event| EventRow {
-                order_id,
-                mode,
-                event,
-                at,
-            })
-            .collect();
-        insert_events(c, &rows)?;
-        return Ok(());
-    }
-    let rows: Vec<_> = events
+    let rows: Vec<EventRow> = events
         .iter()
-        .map(|e| {
-            let (entity, so, case) = e.subject.columns();
-            (
-                order_events::order_id.eq(order_id),
-                order_events::supplier_order_id.eq(so),
-                order_events::case_id.eq(case),
-                order_events::mode.eq(mode),
-                order_events::entity.eq(entity),
-                order_events::from_status.eq(e.from),
-                order_events::to_status.eq(e.to),
-                order_events::actor.eq(e.actor.label()),
-                order_events::reason.eq(e.reason.as_str()),
-                order_events::at.eq(at),
-            )
+        .map(|event| EventRow {
+            order_id,
+            mode,
+            event,
+            at,
         })
         .collect();
-    if let DbConn::Postgres(c) = conn {
-        diesel::insert_into(order_events::table)
-            .values(&rows)
-            .returning(order_events::id)
-            .cached()
-            .load::<i64>(c)?;
-    }
-    Ok(())
+    insert_events(conn, &rows)
 }
 
 pub fn find_order(conn: &mut DbConn, id: i64) -> QueryResult<Option<Order>> {

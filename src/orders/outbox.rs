@@ -13,8 +13,8 @@ use diesel::prelude::*;
 
 use super::model::{self, Actor, Subject, record_event};
 use super::state::{OrderStatus, SupplierStatus};
-use crate::db::schema::{order_lines, orders, outbox, supplier_inbox, supplier_orders};
-use crate::db::{DbConn, write_tx};
+use crate::db::schema::{order_lines, orders, outbox, supplier_orders};
+use crate::db::{DbConn, InsertMany, on_backend, write_tx};
 
 /// Orders left in `pending_payment` (a crash between reserving and paying) this long
 /// are cancelled and their stock given back.
@@ -76,48 +76,27 @@ pub fn apply_all(
         return Ok(0);
     }
     // The inbox row is the "applied once" guard: only messages new to it count.
-    let fresh: Vec<i64> = match conn {
-        // One multi-row insert for the whole delivery (diesel cannot write one here).
-        DbConn::Sqlite(c) => {
-            use diesel::sql_types::{BigInt, Timestamp};
-            crate::db::insert_many(
-                c,
-                "supplier_inbox",
-                &[
-                    "message_id",
-                    "supplier_id",
-                    "supplier_order_id",
-                    "received_at",
-                ],
-                "ON CONFLICT DO NOTHING RETURNING supplier_order_id AS id",
-                &known,
-                |q, (message_id, supplier_id, so_id)| {
-                    q.bind::<BigInt, _>(*message_id)
-                        .bind::<BigInt, _>(*supplier_id)
-                        .bind::<BigInt, _>(*so_id)
-                        .bind::<Timestamp, _>(now)
-                },
-            )?
-        }
-        DbConn::Postgres(c) => {
-            let rows: Vec<_> = known
-                .iter()
-                .map(|(message_id, supplier_id, so_id)| {
-                    (
-                        supplier_inbox::message_id.eq(*message_id),
-                        supplier_inbox::supplier_id.eq(*supplier_id),
-                        supplier_inbox::supplier_order_id.eq(*so_id),
-                        supplier_inbox::received_at.eq(now),
-                    )
-                })
-                .collect();
-            diesel::insert_into(supplier_inbox::table)
-                .values(&rows)
-                .on_conflict_do_nothing()
-                .returning(supplier_inbox::supplier_order_id)
-                .load(c)?
-        }
-    };
+    // One multi-row insert for the whole delivery.
+    let fresh: Vec<i64> = on_backend!(conn, |c| {
+        use diesel::sql_types::{BigInt, Timestamp};
+        c.insert_many(
+            "supplier_inbox",
+            &[
+                "message_id",
+                "supplier_id",
+                "supplier_order_id",
+                "received_at",
+            ],
+            "ON CONFLICT DO NOTHING RETURNING supplier_order_id AS id",
+            &known,
+            |q, (message_id, supplier_id, so_id)| {
+                q.bind::<BigInt, _>(*message_id)
+                    .bind::<BigInt, _>(*supplier_id)
+                    .bind::<BigInt, _>(*so_id)
+                    .bind::<Timestamp, _>(now)
+            },
+        )
+    })?;
     if fresh.is_empty() {
         return Ok(0);
     }

@@ -16,10 +16,10 @@ use super::payments::{CardNumber, Charge, Method, PayError, gateway_for};
 use super::state::{Mode, OrderStatus};
 use super::{money, routing};
 use crate::db::schema::{
-    deal_purchases, flash_deals, idempotency_keys, order_lines, orders, payments, products,
-    showcase_items, skus,
+    deal_purchases, flash_deals, idempotency_keys, order_lines, orders, products, showcase_items,
+    skus,
 };
-use crate::db::{CachedExt, DbConn, on_backend, write_tx};
+use crate::db::{CachedExt, DbConn, InsertMany, on_backend, write_tx};
 
 pub const MAX_LINES: usize = 20;
 pub const MAX_QUANTITY: i64 = 99;
@@ -58,6 +58,18 @@ pub struct NewOrder {
     pub show_id: Option<i64>,
     /// The creator's platform fee in basis points.
     pub fee_bp: i32,
+}
+
+impl NewOrder {
+    /// The SKUs of its lines: the rows a placement locks (see `Writer::write_deferring`).
+    pub fn skus(&self) -> Vec<i64> {
+        skus_of(&self.lines)
+    }
+}
+
+/// The SKUs of `lines`.
+pub fn skus_of(lines: &[NewLine]) -> Vec<i64> {
+    lines.iter().map(|l| l.sku_id).collect()
 }
 
 /// An Idempotency-Key as sent: 8 to 100 visible ASCII characters.
@@ -272,66 +284,15 @@ pub fn take_in(conn: &mut DbConn, new: &NewOrder, now: NaiveDateTime) -> Result<
     let mut taken: Vec<Line> = Vec::with_capacity(lines.len());
     for (n, line) in &lines {
         let n = *n;
-        let facts: Option<SkuFacts> = on_backend!(conn, |c| {
-            skus::table
-                .inner_join(products::table)
-                .left_join(
-                    showcase_items::table.on(showcase_items::product_id
-                        .eq(products::id)
-                        .and(showcase_items::user_id.eq(new.shop_user_id))),
-                )
-                .filter(skus::id.eq(line.sku_id))
-                .select((
-                    skus::product_id,
-                    skus::supplier_id,
-                    skus::sku_code,
-                    skus::size,
-                    skus::colour,
-                    products::title,
-                    products::cost_fen,
-                    products::commission_bp,
-                    showcase_items::price_fen.nullable(),
-                ))
-                // No `.first()`: its bound LIMIT makes SQLite prepare the statement again
-                // on every call (the planner looks at the value); the id is unique anyway.
-                .cached()
-                .get_result(c)
-                .optional()
-        })?;
-        let Some((product_id, supplier_id, sku_code, size, colour, title, cost, bp, shop_price)) =
-            facts
-        else {
-            return Err(OrderError::UnknownSku { line: n });
-        };
-        // The server's price: the showcase's, or the running deal's.
-        let shop_price = shop_price.ok_or(OrderError::NotInShop { line: n })?;
         let q = line.quantity as i32;
-        let price = match line.deal_id {
-            Some(deal_id) => take_deal(conn, new, n, deal_id, line.sku_id, q, now)?,
-            None => shop_price,
+        let (facts, price) = match take_listed(conn, new.shop_user_id, line, q)? {
+            Some(facts) => {
+                let price = facts.8.unwrap_or_default();
+                (facts, price)
+            }
+            None => take_line(conn, new, n, line, q, now)?,
         };
-        let took = on_backend!(conn, |c| {
-            diesel::update(
-                skus::table
-                    .filter(skus::id.eq(line.sku_id))
-                    .filter(skus::stock.ge(q)),
-            )
-            .set(skus::stock.eq(skus::stock - q))
-            .returning(skus::stock)
-            .cached()
-            .get_result::<i32>(c)
-            .optional()
-        })?;
-        if took.is_none() {
-            let left: i32 = skus::table
-                .find(line.sku_id)
-                .select(skus::stock)
-                .first(conn)?;
-            return Err(OrderError::SoldOut {
-                line: n,
-                left: left.max(0) as i64,
-            });
-        }
+        let (product_id, supplier_id, sku_code, size, colour, title, cost, bp, _) = facts;
         taken.push(Line {
             id: 0,
             order_id: 0,
@@ -360,6 +321,144 @@ pub fn take_in(conn: &mut DbConn, new: &NewOrder, now: NaiveDateTime) -> Result<
         earnings_fen,
         reference: links::new_reference(),
     }))
+}
+
+/// One statement for the usual line on PostgreSQL: a SKU of this shop's showcase, no
+/// deal, in stock. It takes the stock and reads the SKU's facts with the shop's price
+/// together. `None` when any of that does not hold (or on SQLite, whose `UPDATE .. FROM`
+/// cannot return the joined tables): [`take_line`] then takes it, or says why not.
+fn take_listed(
+    conn: &mut DbConn,
+    shop_user_id: i64,
+    line: &NewLine,
+    q: i32,
+) -> Result<Option<SkuFacts>, OrderError> {
+    use diesel::sql_types::{BigInt, Integer};
+    let DbConn::Postgres(c) = conn else {
+        return Ok(None);
+    };
+    if line.deal_id.is_some() {
+        return Ok(None);
+    }
+    let row: Option<ListedRow> = diesel::sql_query(
+        "UPDATE skus SET stock = skus.stock - $1 \
+         FROM products p JOIN showcase_items si ON si.product_id = p.id AND si.user_id = $2 \
+         WHERE skus.id = $3 AND p.id = skus.product_id AND skus.stock >= $1 \
+         RETURNING skus.product_id, skus.supplier_id, skus.sku_code, skus.size, skus.colour, \
+         p.title, p.cost_fen, p.commission_bp, si.price_fen",
+    )
+    .bind::<Integer, _>(q)
+    .bind::<BigInt, _>(shop_user_id)
+    .bind::<BigInt, _>(line.sku_id)
+    .cached()
+    .get_result(c)
+    .optional()?;
+    Ok(row.map(|r| {
+        (
+            r.product_id,
+            r.supplier_id,
+            r.sku_code,
+            r.size,
+            r.colour,
+            r.title,
+            r.cost_fen,
+            r.commission_bp,
+            Some(r.price_fen),
+        )
+    }))
+}
+
+/// What [`take_listed`] returns.
+#[derive(diesel::QueryableByName)]
+struct ListedRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    product_id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    supplier_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    sku_code: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    size: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    colour: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    title: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    cost_fen: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    commission_bp: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    price_fen: i64,
+}
+
+/// Takes line `n` step by step: the SKU's facts and the shop's price, the deal's units
+/// and price if the line names one, then the stock. Each refusal says which step failed.
+fn take_line(
+    conn: &mut DbConn,
+    new: &NewOrder,
+    n: usize,
+    line: &NewLine,
+    q: i32,
+    now: NaiveDateTime,
+) -> Result<(SkuFacts, i64), OrderError> {
+    let facts: Option<SkuFacts> = on_backend!(conn, |c| {
+        skus::table
+            .inner_join(products::table)
+            .left_join(
+                showcase_items::table.on(showcase_items::product_id
+                    .eq(products::id)
+                    .and(showcase_items::user_id.eq(new.shop_user_id))),
+            )
+            .filter(skus::id.eq(line.sku_id))
+            .select((
+                skus::product_id,
+                skus::supplier_id,
+                skus::sku_code,
+                skus::size,
+                skus::colour,
+                products::title,
+                products::cost_fen,
+                products::commission_bp,
+                showcase_items::price_fen.nullable(),
+            ))
+            // No `.first()`: its bound LIMIT makes SQLite prepare the statement again
+            // on every call (the planner looks at the value); the id is unique anyway.
+            .cached()
+            .get_result(c)
+            .optional()
+    })?;
+    let Some(facts) = facts else {
+        return Err(OrderError::UnknownSku { line: n });
+    };
+    // The server's price: the showcase's, or the running deal's.
+    let shop_price = facts.8.ok_or(OrderError::NotInShop { line: n })?;
+    let price = match line.deal_id {
+        Some(deal_id) => take_deal(conn, new, n, deal_id, line.sku_id, q, now)?,
+        None => shop_price,
+    };
+    let took = on_backend!(conn, |c| {
+        diesel::update(
+            skus::table
+                .filter(skus::id.eq(line.sku_id))
+                .filter(skus::stock.ge(q)),
+        )
+        .set(skus::stock.eq(skus::stock - q))
+        .returning(skus::stock)
+        .cached()
+        .get_result::<i32>(c)
+        .optional()
+    })?;
+    if took.is_none() {
+        let left: i32 = skus::table
+            .find(line.sku_id)
+            .select(skus::stock)
+            .first(conn)?;
+        return Err(OrderError::SoldOut {
+            line: n,
+            left: left.max(0) as i64,
+        });
+    }
+    Ok((facts, price))
 }
 
 /// The order of `taken` in `status` with `paid_fen` paid, as it will be stored (with
@@ -774,7 +873,7 @@ pub fn settle_in(
     }
 }
 
-/// A call to the gateway for an order, as one row of a multi-row insert on SQLite.
+/// A call to the gateway for an order, as one row of a multi-row insert.
 pub struct PaymentRow<'a> {
     pub order_id: i64,
     pub mode: &'a str,
@@ -783,8 +882,8 @@ pub struct PaymentRow<'a> {
     pub at: NaiveDateTime,
 }
 
-/// Inserts gateway calls of one or several orders in one statement on SQLite.
-pub fn insert_payments(c: &mut diesel::SqliteConnection, rows: &[PaymentRow]) -> QueryResult<()> {
+/// Inserts gateway calls of one or several orders in one statement.
+pub fn insert_payments(conn: &mut DbConn, rows: &[PaymentRow]) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
     const COLUMNS: [&str; 9] = [
         "order_id",
@@ -797,16 +896,18 @@ pub fn insert_payments(c: &mut diesel::SqliteConnection, rows: &[PaymentRow]) ->
         "error_code",
         "created_at",
     ];
-    crate::db::insert_many(c, "payments", &COLUMNS, "RETURNING id", rows, |q, r| {
-        q.bind::<BigInt, _>(r.order_id)
-            .bind::<Text, _>(r.mode)
-            .bind::<Text, _>(r.gateway)
-            .bind::<Text, _>(r.attempt.kind)
-            .bind::<BigInt, _>(r.attempt.amount_fen)
-            .bind::<Bool, _>(r.attempt.error.is_none())
-            .bind::<Nullable<Text>, _>(r.attempt.reference.as_deref())
-            .bind::<Nullable<Text>, _>(r.attempt.error.map(PayError::code))
-            .bind::<Timestamp, _>(r.at)
+    on_backend!(conn, |c| {
+        c.insert_many("payments", &COLUMNS, "RETURNING id", rows, |q, r| {
+            q.bind::<BigInt, _>(r.order_id)
+                .bind::<Text, _>(r.mode)
+                .bind::<Text, _>(r.gateway)
+                .bind::<Text, _>(r.attempt.kind)
+                .bind::<BigInt, _>(r.attempt.amount_fen)
+                .bind::<Bool, _>(r.attempt.error.is_none())
+                .bind::<Nullable<Text>, _>(r.attempt.reference.as_deref())
+                .bind::<Nullable<Text>, _>(r.attempt.error.map(PayError::code))
+                .bind::<Timestamp, _>(r.at)
+        })
     })?;
     Ok(())
 }
@@ -826,7 +927,7 @@ pub fn payment_rows<'a>(
     })
 }
 
-/// Records each call to the gateway.
+/// Records each call to the gateway, in one statement.
 fn record_payments(
     conn: &mut DbConn,
     order: &Order,
@@ -836,34 +937,8 @@ fn record_payments(
     if outcome.attempts.is_empty() {
         return Ok(());
     }
-    if let DbConn::Sqlite(c) = conn {
-        // One statement for the attempts (see `model::record_events`).
-        let rows: Vec<PaymentRow> = payment_rows(order, outcome, now).collect();
-        insert_payments(c, &rows)?;
-        return Ok(());
-    }
-    let attempts: Vec<_> = payment_rows(order, outcome, now)
-        .map(|r| {
-            (
-                payments::order_id.eq(r.order_id),
-                payments::mode.eq(r.mode),
-                payments::gateway.eq(r.gateway),
-                payments::kind.eq(r.attempt.kind),
-                payments::amount_fen.eq(r.attempt.amount_fen),
-                payments::succeeded.eq(r.attempt.error.is_none()),
-                payments::reference.eq(r.attempt.reference.as_deref()),
-                payments::error_code.eq(r.attempt.error.map(PayError::code)),
-                payments::created_at.eq(r.at),
-            )
-        })
-        .collect();
-    if let DbConn::Postgres(c) = conn {
-        diesel::insert_into(payments::table)
-            .values(&attempts)
-            .returning(payments::id)
-            .cached()
-            .load::<i64>(c)?;
-    }
+    let rows: Vec<PaymentRow> = payment_rows(order, outcome, now).collect();
+    insert_payments(conn, &rows)?;
     Ok(())
 }
 
@@ -898,7 +973,7 @@ pub fn place_in_process(
         new.method,
         new.card.as_ref(),
     );
-    if crate::db::writer::may_defer() && matches!(conn, DbConn::Sqlite(_)) {
+    if crate::db::writer::may_defer() {
         let (settled, declined) = super::deferred::place(conn, new, keys, taken, outcome, now)?;
         return Ok(InProcess::Placed(settled, declined));
     }

@@ -54,10 +54,35 @@ impl ForOrder {
 type ForOrderRow = (Shop, Option<String>, Option<i64>, Option<String>);
 
 pub fn for_order(conn: &mut DbConn, handle: &str) -> QueryResult<Option<ForOrder>> {
-    use crate::db::schema::{creator_profiles, shows};
     if !is_handle(handle) {
         return Ok(None);
     }
+    if !crate::db::writer::may_defer() {
+        return read_for_order(conn, handle);
+    }
+    // In a batch of placements (a sale: many orders for one shop), each shop is read once
+    // per batch. The batch forgets it before any job that is not a placement runs.
+    if let Some(found) = BATCH_SHOPS.with(|m| m.borrow().get(handle).cloned()) {
+        return Ok(found);
+    }
+    let found = read_for_order(conn, handle)?;
+    BATCH_SHOPS.with(|m| m.borrow_mut().insert(handle.to_string(), found.clone()));
+    Ok(found)
+}
+
+thread_local! {
+    /// The shops this thread's batch of placements read (see [`for_order`]).
+    static BATCH_SHOPS: std::cell::RefCell<std::collections::HashMap<String, Option<ForOrder>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Forgets the shops the batch read: called when its placements' rows are written.
+pub fn forget_batch_shops() {
+    BATCH_SHOPS.with(|m| m.borrow_mut().clear());
+}
+
+fn read_for_order(conn: &mut DbConn, handle: &str) -> QueryResult<Option<ForOrder>> {
+    use crate::db::schema::{creator_profiles, shows};
     // One running show per creator at most (a partial unique index), so at most one row.
     let row: Option<ForOrderRow> = on_backend!(conn, |c| {
         shops::table

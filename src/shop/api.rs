@@ -283,6 +283,7 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
             deal_id: l.deal_id,
         })
         .collect();
+    let skus = orders::place::skus_of(&lines);
     let bearer = bearer(&req).map(str::to_owned);
     let links = state.links.clone();
     let resolve = move |conn: &mut DbConn| -> Result<Result<NewOrder, Refusal>, OrderError> {
@@ -328,7 +329,8 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
             fee_bp: found.fee_bp,
         }))
     };
-    let placed = match orders::place_resolved(&state, state.now().naive_utc(), resolve).await {
+    let placed = match orders::place_resolved(&state, state.now().naive_utc(), skus, resolve).await
+    {
         Ok(Ok(p)) => p,
         Ok(Err(Refusal::Order(e))) | Err(e) => return order_error(&e, locale),
         Ok(Err(Refusal::Fields(problems))) => return field_errors(&problems, locale),

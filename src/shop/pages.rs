@@ -889,6 +889,7 @@ pub async fn checkout(
     };
     let handle = open.shop.handle.clone();
     let lines: Vec<_> = view.cart.lines.iter().map(CartLine::new_line).collect();
+    let skus = orders::place::skus_of(&lines);
     // The shop, the creator's fee and running show are read in the placement's own write
     // job: an order placed while the creator is live belongs to that session, and a shop
     // whose mode changed since this request checked the payment gets no order.
@@ -910,7 +911,8 @@ pub async fn checkout(
             fee_bp: found.fee_bp,
         }))
     };
-    let placed = match orders::place_resolved(&state, state.now().naive_utc(), resolve).await {
+    let placed = match orders::place_resolved(&state, state.now().naive_utc(), skus, resolve).await
+    {
         Ok(Ok(placed)) => placed,
         Ok(Err(ShopChanged)) => {
             let top = Some(locale.t("shop.checkout.shop_changed"));
