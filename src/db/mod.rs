@@ -438,7 +438,9 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError
 }
 
 fn check_writable(dir: &std::path::Path) -> std::io::Result<()> {
-    let probe = dir.join(".kaibo-write-check");
+    // A name of this process's own: two instances starting at once on one folder would
+    // otherwise remove each other's probe.
+    let probe = dir.join(format!(".kaibo-write-check-{}", std::process::id()));
     std::fs::write(&probe, b"ok")?;
     std::fs::remove_file(&probe)
 }

@@ -177,11 +177,12 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer's threads, which write what jobs deferred with `deferred`: one on
-    /// SQLite (one writer at a time), [`PG_WRITERS`] on PostgreSQL.
+    /// SQLite (one writer at a time); on PostgreSQL [`PG_WRITERS`], or one per two pooled
+    /// connections in a smaller pool. Each keeps a connection of the pool.
     pub fn start(pool: Pool, backend: Backend, deferred: Deferred) -> Writer {
         let threads = match backend {
             Backend::Sqlite => 1,
-            Backend::Postgres => PG_WRITERS,
+            Backend::Postgres => (pool.max_size() as usize / 2).clamp(1, PG_WRITERS),
         };
         let mut queues = Vec::with_capacity(threads);
         for n in 0..threads {
@@ -231,10 +232,9 @@ impl Writer {
         E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
     {
         // Jobs that lock the same rows share a thread: a hot SKU's placements batch together.
-        let queue = claims
-            .iter()
-            .min()
-            .map_or(0, |sku| sku.rem_euclid(self.queues.len().max(1) as i64) as usize);
+        let queue = claims.iter().min().map_or(0, |sku| {
+            sku.rem_euclid(self.queues.len().max(1) as i64) as usize
+        });
         match self.queues.get(queue) {
             Some(queue) if defers || self.all => {
                 let (reply, answer) = tokio::sync::oneshot::channel();

@@ -1,4 +1,4 @@
-//! Deferred rows for order placement on SQLite. A placement with an in-process gateway
+//! Deferred rows for order placement. A placement with an in-process gateway
 //! takes its key, stock and deal units in its own savepoint of the writer's batch, as
 //! always; everything that could refuse it happens there. What is left are plain
 //! inserts: the order, its lines, supplier orders, outbox messages, payment attempts and

@@ -9,32 +9,22 @@ use diesel::prelude::*;
 use super::model::Line;
 use crate::catalog::taxonomy::segment_index;
 use crate::db::schema::product_stats;
-use crate::db::{CachedExt, DbConn, on_backend};
+use crate::db::{CachedExt, DbConn, InsertMany, on_backend};
 
 const ALL: &str = "all";
 
 #[derive(Clone, Copy)]
 enum Counter {
-    Orders,
     Delivered,
     Returns,
 }
 
+/// Adds one to `counter` of a product in a segment. Orders are counted in bulk
+/// ([`count_paid`]).
 fn bump(conn: &mut DbConn, product_id: i64, segment: &str, counter: Counter) -> QueryResult<()> {
-    bump_by(conn, product_id, segment, counter, 1)
-}
-
-fn bump_by(
-    conn: &mut DbConn,
-    product_id: i64,
-    segment: &str,
-    counter: Counter,
-    n: i64,
-) -> QueryResult<()> {
     let (orders, delivered, returns) = match counter {
-        Counter::Orders => (n, 0i64, 0i64),
-        Counter::Delivered => (0, n, 0),
-        Counter::Returns => (0, 0, n),
+        Counter::Delivered => (0i64, 1i64, 0i64),
+        Counter::Returns => (0, 0, 1),
     };
     let upsert = diesel::insert_into(product_stats::table)
         .values((
@@ -81,6 +71,7 @@ fn bump_all(
 /// Counts paid lines, each given as its product and its buyer's segment: one upsert per
 /// product and segment however many lines there are (the outbox delivers in batches).
 pub fn count_paid(conn: &mut DbConn, lines: &[(i64, Option<String>)]) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Text};
     let mut counts: BTreeMap<(i64, &str), i64> = BTreeMap::new();
     for (product_id, segment) in lines {
         *counts.entry((*product_id, ALL)).or_default() += 1;
@@ -88,9 +79,37 @@ pub fn count_paid(conn: &mut DbConn, lines: &[(i64, Option<String>)]) -> QueryRe
             *counts.entry((*product_id, segment)).or_default() += 1;
         }
     }
-    for ((product_id, segment), n) in counts {
-        bump_by(conn, product_id, segment, Counter::Orders, n)?;
+    if counts.is_empty() {
+        return Ok(());
     }
+    // One statement, its rows in key order: two deliveries at once lock them in the same
+    // order.
+    let rows: Vec<((i64, &str), i64)> = counts.into_iter().collect();
+    on_backend!(conn, |c| {
+        c.insert_many(
+            "product_stats",
+            &[
+                "product_id",
+                "segment",
+                "views",
+                "orders",
+                "returns",
+                "delivered",
+            ],
+            "ON CONFLICT (product_id, segment) DO UPDATE \
+             SET orders = product_stats.orders + excluded.orders \
+             RETURNING product_id AS id",
+            &rows,
+            |q, ((product_id, segment), n)| {
+                q.bind::<BigInt, _>(*product_id)
+                    .bind::<Text, _>(*segment)
+                    .bind::<BigInt, _>(0i64)
+                    .bind::<BigInt, _>(*n)
+                    .bind::<BigInt, _>(0i64)
+                    .bind::<BigInt, _>(0i64)
+            },
+        )
+    })?;
     Ok(())
 }
 

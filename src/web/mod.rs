@@ -39,7 +39,8 @@ pub struct AppState {
     pub catalog: Arc<crate::catalog::index::SharedIndex>,
     /// Order links and sandbox-shop tokens.
     pub links: Arc<crate::orders::links::LinkKey>,
-    /// Group commit of order-flow writes (SQLite); the pool on PostgreSQL.
+    /// Group commit: every order-flow write on SQLite; order placements on PostgreSQL,
+    /// whose other writes run on the pool.
     pub writer: Arc<crate::db::writer::Writer>,
     /// Wakes the outbox worker after a commit that wrote messages.
     pub outbox_wake: Arc<tokio::sync::Notify>,
