@@ -103,11 +103,25 @@ pub fn apply_all(
     diesel::update(supplier_orders::table.filter(supplier_orders::id.eq_any(&fresh)))
         .set(supplier_orders::notified_at.eq(now))
         .execute(conn)?;
-    let counted: Vec<(i64, Option<String>)> = order_lines::table
-        .inner_join(orders::table)
+    // Two lookups by key, not a join: with a sale's fresh rows not yet analyzed,
+    // PostgreSQL planned the join as a hash of every order, on every delivery.
+    let lines: Vec<(i64, i64)> = order_lines::table
         .filter(order_lines::supplier_order_id.eq_any(&fresh))
-        .select((order_lines::product_id, orders::buyer_segment))
+        .select((order_lines::product_id, order_lines::order_id))
         .load(conn)?;
+    let mut order_ids: Vec<i64> = lines.iter().map(|(_, order)| *order).collect();
+    order_ids.sort_unstable();
+    order_ids.dedup();
+    let segments: HashMap<i64, Option<String>> = orders::table
+        .filter(orders::id.eq_any(&order_ids))
+        .select((orders::id, orders::buyer_segment))
+        .load::<(i64, Option<String>)>(conn)?
+        .into_iter()
+        .collect();
+    let counted: Vec<(i64, Option<String>)> = lines
+        .into_iter()
+        .map(|(product, order)| (product, segments.get(&order).cloned().flatten()))
+        .collect();
     super::stats::count_paid(conn, &counted)?;
     Ok(fresh.len())
 }
