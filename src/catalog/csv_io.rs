@@ -1201,6 +1201,11 @@ fn update_products(conn: &mut DbConn, rows: &[Product]) -> QueryResult<()> {
 /// Updates stored SKUs to the given values (see [`update_products`]).
 fn update_skus(conn: &mut DbConn, rows: &[Sku]) -> QueryResult<()> {
     use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+    // Placements lock their batch's SKUs in id order; so does this, so the two wait for
+    // each other instead of deadlocking.
+    let mut ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+    ids.sort_unstable();
+    crate::orders::deferred::lock_skus(conn, &ids)?;
     match conn {
         DbConn::Postgres(c) => {
             diesel::sql_query(

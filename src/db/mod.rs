@@ -159,14 +159,17 @@ pub type SqliteQuery<'a> = HandQuery<'a, diesel::sqlite::Sqlite>;
 /// 65,535).
 const MAX_PARAMS: usize = 32_000;
 
+/// Multi-row statements with up to this many rows stay prepared ([`Cached`]).
+const MAX_CACHED_ROWS: usize = 64;
+
 /// Multi-row inserts on a backend's own connection: use it inside [`on_backend!`], whose
 /// arms then each bind with their backend's types.
 pub trait InsertMany: diesel::Connection {
     /// Inserts `rows` into `table` with [`insert_many_sql`] statements (`tail` as there),
     /// `bind` binding each row's values in the order of `columns`, and returns the `id`s
     /// the statements returned, in no particular order. A hot path's row counts repeat,
-    /// so each statement is kept prepared ([`Cached`]); rows beyond the limit of bound
-    /// parameters go in further statements.
+    /// so a statement of up to [`MAX_CACHED_ROWS`] rows is kept prepared ([`Cached`]);
+    /// rows beyond the limit of bound parameters go in further statements.
     fn insert_many<T>(
         &mut self,
         table: &str,
@@ -195,7 +198,13 @@ macro_rules! insert_many_on {
                     for row in chunk {
                         query = bind(query, row);
                     }
-                    let got: Vec<Id> = query.cached().load(self)?;
+                    // Each row count is its own statement: keep the usual ones (a
+                    // batch's worth) prepared, not every count that ever occurs.
+                    let got: Vec<Id> = if chunk.len() <= MAX_CACHED_ROWS {
+                        query.cached().load(self)?
+                    } else {
+                        query.load(self)?
+                    };
                     ids.extend(got.into_iter().map(|r| r.id));
                 }
                 Ok(ids)

@@ -10,8 +10,8 @@
 //! defers must have checked everything that could refuse it before it defers anything.
 //!
 //! On PostgreSQL, which has row locks and many writers, plain jobs run on the pool as
-//! they come, and only deferring jobs (order placements) are batched, by one thread per
-//! instance: a batch is one commit and a handful of multi-row statements instead of a
+//! they come, and only deferring jobs (order placements) are batched, by [`PG_WRITERS`]
+//! threads per instance (a job goes to the thread of the lowest row it claims): a batch is one commit and a handful of multi-row statements instead of a
 //! transaction per order, and a hot SKU's row lock is taken once per batch instead of
 //! once per order. A batch holds its rows' locks until it commits, so two instances'
 //! batches could wait on each other: each deferring job names the rows it will lock
@@ -68,7 +68,8 @@ thread_local! {
 }
 
 /// True inside a deferring job of the writer's batch: rows may be left for the batch's
-/// end. Everywhere else (PostgreSQL, tests on a bare connection) writes are direct.
+/// end. Everywhere else (plain jobs, the pool, tests on a bare connection) writes are
+/// direct.
 pub fn may_defer() -> bool {
     IN_BATCH.with(|b| b.get())
 }
@@ -79,27 +80,47 @@ enum Savepoints {
     EachJob,
     /// One name for every job (PostgreSQL): releasing a job's savepoint and beginning
     /// the next one's is one round trip instead of two; a savepoint still open at the
-    /// end is committed with the batch.
-    Reused { open: bool },
+    /// end is committed with the batch. `broken` once a savepoint statement failed: the
+    /// transaction may be aborted, and PostgreSQL answers the COMMIT of an aborted
+    /// transaction with a rollback, not an error, so the batch must fail instead.
+    Reused { open: bool, broken: bool },
+}
+
+impl Savepoints {
+    fn broken(&self) -> bool {
+        matches!(self, Savepoints::Reused { broken: true, .. })
+    }
 }
 
 /// The savepoint of [`Savepoints::Reused`], outside diesel's own names.
-fn in_reused_savepoint<T, E, F>(conn: &mut DbConn, open: &mut bool, f: F) -> Result<T, E>
+fn in_reused_savepoint<T, E, F>(
+    conn: &mut DbConn,
+    open: &mut bool,
+    broken: &mut bool,
+    f: F,
+) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     use diesel::connection::SimpleConnection;
-    conn.batch_execute(if *open {
+    let begun = conn.batch_execute(if *open {
         "RELEASE SAVEPOINT kaibo_job; SAVEPOINT kaibo_job"
     } else {
         "SAVEPOINT kaibo_job"
-    })?;
+    });
+    if let Err(e) = begun {
+        *broken = true;
+        return Err(e.into());
+    }
     *open = true;
     let result = f(conn);
     if result.is_err() {
         // The savepoint stays defined after a rollback to it, for the next job.
-        conn.batch_execute("ROLLBACK TO SAVEPOINT kaibo_job")?;
+        if let Err(e) = conn.batch_execute("ROLLBACK TO SAVEPOINT kaibo_job") {
+            *broken = true;
+            return Err(e.into());
+        }
     }
     result
 }
@@ -131,7 +152,7 @@ where
         let result = match savepoints {
             // Nested in the batch's transaction, `write_tx` is a savepoint.
             Savepoints::EachJob => write_tx(conn, self.f),
-            Savepoints::Reused { open } => in_reused_savepoint(conn, open, self.f),
+            Savepoints::Reused { open, broken } => in_reused_savepoint(conn, open, broken, self.f),
         };
         IN_BATCH.with(|b| b.set(false));
         Box::new(Finished {
@@ -177,12 +198,13 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer's threads, which write what jobs deferred with `deferred`: one on
-    /// SQLite (one writer at a time); on PostgreSQL [`PG_WRITERS`], or one per two pooled
-    /// connections in a smaller pool. Each keeps a connection of the pool.
+    /// SQLite (one writer at a time); on PostgreSQL [`PG_WRITERS`], fewer in a pool too
+    /// small to leave a connection for the rest (none with a pool of one: placements
+    /// then run on the pool, unbatched). Each thread keeps a connection of the pool.
     pub fn start(pool: Pool, backend: Backend, deferred: Deferred) -> Writer {
         let threads = match backend {
             Backend::Sqlite => 1,
-            Backend::Postgres => (pool.max_size() as usize / 2).clamp(1, PG_WRITERS),
+            Backend::Postgres => (pool.max_size().saturating_sub(1) as usize).min(PG_WRITERS),
         };
         let mut queues = Vec::with_capacity(threads);
         for n in 0..threads {
@@ -300,7 +322,10 @@ fn run_batches(
         let mut done: Vec<Box<dyn Done>> = Vec::with_capacity(batch.len());
         let mut savepoints = match backend {
             Backend::Sqlite => Savepoints::EachJob,
-            Backend::Postgres => Savepoints::Reused { open: false },
+            Backend::Postgres => Savepoints::Reused {
+                open: false,
+                broken: false,
+            },
         };
         let committed = std::panic::catch_unwind(AssertUnwindSafe(|| {
             write_tx(&mut conn, |conn| {
@@ -312,6 +337,9 @@ fn run_batches(
                         (deferred.flush)(conn)?;
                     }
                     done.push(task.run(conn, &mut savepoints));
+                }
+                if savepoints.broken() {
+                    return Err(diesel::result::Error::RollbackTransaction);
                 }
                 (deferred.flush)(conn)
             })

@@ -39,19 +39,45 @@ pub const HOOKS: Deferred = Deferred {
 
 /// Locks a batch's SKUs, in id order, before its placements run (PostgreSQL; SQLite's
 /// batch holds the database's one write lock already). Every batch then takes its SKU
-/// locks in the same order, so two instances' batches queue behind each other instead
-/// of deadlocking.
+/// locks in the same order, so two threads' or instances' batches queue behind each
+/// other instead of deadlocking. A writer on the pool that locks several SKUs out of
+/// order can still deadlock with it; PostgreSQL then cancels one side, and if that is
+/// this claim (no placement has run yet), it is tried again.
 fn claim(conn: &mut DbConn, skus: &[i64]) -> QueryResult<()> {
+    if !matches!(conn, DbConn::Postgres(_)) {
+        return Ok(());
+    }
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        // Nested in the batch, the transaction is a savepoint: a cancelled claim gives
+        // back the locks it took and leaves the batch usable.
+        match conn.transaction(|conn| lock_skus(conn, skus)) {
+            Err(e) if tries < 3 && is_deadlock(&e) => {
+                tracing::warn!(error = %e, "a batch's SKU claim deadlocked; claiming again");
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Locks `skus` for update in id order, on PostgreSQL. Any writer that locks several
+/// SKUs at once and may run beside placements should take them this way first.
+pub fn lock_skus(conn: &mut DbConn, skus: &[i64]) -> QueryResult<()> {
     if let DbConn::Postgres(c) = conn {
         use crate::db::schema::skus as s;
         s::table
             .filter(s::id.eq_any(skus))
             .order(s::id)
             .select(s::id)
-            .for_update()
+            .for_no_key_update()
             .load::<i64>(c)?;
     }
     Ok(())
+}
+
+fn is_deadlock(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(_, info) if info.message().contains("deadlock"))
 }
 
 /// One placement whose rows wait.

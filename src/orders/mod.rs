@@ -73,8 +73,8 @@ fn finish(
 
 /// Places an order: reserve, pay, settle. With an in-process gateway (sandbox cards,
 /// cash on delivery) the three run as one job of the writer, which batches concurrent
-/// placements into one transaction on SQLite; a remote gateway is called between two
-/// write transactions instead.
+/// placements into one transaction (`db::writer`); a remote gateway is called between
+/// two write transactions instead.
 pub async fn place_order(state: &AppState, new: NewOrder) -> Result<Placed, OrderError> {
     place_order_at(state, new, state.now().naive_utc()).await
 }

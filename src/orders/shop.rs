@@ -61,7 +61,9 @@ pub fn for_order(conn: &mut DbConn, handle: &str) -> QueryResult<Option<ForOrder
         return read_for_order(conn, handle);
     }
     // In a batch of placements (a sale: many orders for one shop), each shop is read once
-    // per batch. The batch forgets it before any job that is not a placement runs.
+    // per batch. The batch forgets it before any job that is not a placement runs. On
+    // PostgreSQL a change committed elsewhere during a batch (a mode switch, a show
+    // starting) reaches placements from the next batch, tens of milliseconds later.
     if let Some(found) = BATCH_SHOPS.with(|m| m.borrow().get(handle).cloned()) {
         return Ok(found);
     }

@@ -33,3 +33,4 @@ mod supplier_api;
 mod supplier_orders;
 mod supplier_portal;
 mod two_instances;
+mod writer;
