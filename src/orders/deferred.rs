@@ -11,7 +11,8 @@
 //! written. On SQLite they come from each table's `AUTOINCREMENT` sequence: nothing else
 //! inserts into those tables while rows wait, since only deferring jobs run between two
 //! flushes and they insert through here. On PostgreSQL they are taken from each table's
-//! sequence a block at a time (`nextval`), which other instances share safely. Outside
+//! sequence a block at a time (`nextval`, once per table and batch), which other
+//! instances share safely. Outside
 //! the writer nothing is deferred.
 
 use std::cell::RefCell;
@@ -133,17 +134,20 @@ struct Pending {
 
 thread_local! {
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
-    /// Ids of each [`Table`] taken from its PostgreSQL sequence and not used yet. They
-    /// stay this thread's across batches: a sequence never gives them out again.
+    /// Ids of each [`Table`] taken from its PostgreSQL sequence in this batch and not used
+    /// yet. Dropped with the batch: kept longer, an idle thread's old ids would put a new
+    /// order below others in every newest-first list. The sequence skips them.
     static SPARE: RefCell<[Vec<i64>; 3]> = RefCell::new(Default::default());
 }
 
 /// How many ids a PostgreSQL sequence is asked for at once: a batch's worth of orders.
 const ID_BLOCK: usize = crate::db::writer::MAX_BATCH;
 
-/// Forgets what waits: the batch that deferred it was rolled back, or nothing waits.
+/// After every batch, committed or rolled back: forgets what waits (written or gone), the
+/// shops read and the unused ids.
 fn discard() {
     super::shop::forget_batch_shops();
+    SPARE.with(|s| *s.borrow_mut() = Default::default());
     PENDING.with(|p| *p.borrow_mut() = Pending::default());
 }
 
