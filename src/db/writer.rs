@@ -74,6 +74,63 @@ pub fn may_defer() -> bool {
     IN_BATCH.with(|b| b.get())
 }
 
+/// A lazy job's savepoint (PostgreSQL, see [`Writer::write_deferring_lazy`]): none until
+/// the job asks for one with [`savepoint`].
+#[derive(Clone, Copy, Default)]
+struct Lazy {
+    /// The batch's reused savepoint is defined (by this job or an earlier one).
+    open: bool,
+    /// This job has its savepoint: a rollback to it undoes everything the job did.
+    guarded: bool,
+    /// This job wrote outside a savepoint ([`wrote_unguarded`]): an error fails the batch.
+    exposed: bool,
+    /// A savepoint statement failed: the transaction may be aborted.
+    broken: bool,
+}
+
+thread_local! {
+    static LAZY: std::cell::Cell<Option<Lazy>> = const { std::cell::Cell::new(None) };
+}
+
+const BEGIN_AGAIN: &str = "RELEASE SAVEPOINT kaibo_job; SAVEPOINT kaibo_job";
+const BEGIN: &str = "SAVEPOINT kaibo_job";
+
+/// Gives a lazy job of a PostgreSQL batch its savepoint, once: call it before the job's
+/// first write that a refusal must undo. Everywhere else the job already has one (each
+/// job's own on SQLite and for plain jobs, the transaction on the pool) and this does
+/// nothing.
+pub fn savepoint(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    let Some(mut lazy) = LAZY.get() else {
+        return Ok(());
+    };
+    if lazy.guarded {
+        return Ok(());
+    }
+    let begun = conn.batch_execute(if lazy.open { BEGIN_AGAIN } else { BEGIN });
+    match begun {
+        Ok(()) => {
+            lazy.open = true;
+            lazy.guarded = true;
+        }
+        Err(_) => lazy.broken = true,
+    }
+    LAZY.set(Some(lazy));
+    begun
+}
+
+/// Says that a lazy job wrote before its [`savepoint`] and must not be refused from now
+/// on: if it returns an error all the same, its whole batch fails, so nothing of it is
+/// committed. Does nothing where the job is covered by a savepoint.
+pub fn wrote_unguarded() {
+    if let Some(mut lazy) = LAZY.get()
+        && !lazy.guarded
+    {
+        lazy.exposed = true;
+        LAZY.set(Some(lazy));
+    }
+}
+
 /// How a batch gives each job its savepoint.
 enum Savepoints {
     /// Each job's own, begun and released around it (SQLite: in-process, cheap).
@@ -104,11 +161,7 @@ where
     E: From<diesel::result::Error>,
 {
     use diesel::connection::SimpleConnection;
-    let begun = conn.batch_execute(if *open {
-        "RELEASE SAVEPOINT kaibo_job; SAVEPOINT kaibo_job"
-    } else {
-        "SAVEPOINT kaibo_job"
-    });
+    let begun = conn.batch_execute(if *open { BEGIN_AGAIN } else { BEGIN });
     if let Err(e) = begun {
         *broken = true;
         return Err(e.into());
@@ -125,6 +178,44 @@ where
     result
 }
 
+/// A lazy job in a batch's reused savepoint: see [`Writer::write_deferring_lazy`].
+fn in_lazy_savepoint<T, E, F>(
+    conn: &mut DbConn,
+    open: &mut bool,
+    broken: &mut bool,
+    is_refusal: fn(&E) -> bool,
+    f: F,
+) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::SimpleConnection;
+    LAZY.set(Some(Lazy {
+        open: *open,
+        ..Lazy::default()
+    }));
+    let result = f(conn);
+    let lazy = LAZY.take().unwrap_or_default();
+    *open = lazy.open;
+    if lazy.broken {
+        *broken = true;
+    }
+    if let Err(e) = &result {
+        if lazy.exposed || (!lazy.guarded && !is_refusal(e)) {
+            // Writes no savepoint can undo, or a failed statement with none to roll
+            // back to (the transaction is aborted): nothing of this batch may commit.
+            *broken = true;
+        } else if lazy.guarded
+            && let Err(e) = conn.batch_execute("ROLLBACK TO SAVEPOINT kaibo_job")
+        {
+            *broken = true;
+            return Err(e.into());
+        }
+    }
+    result
+}
+
 trait Done: Send {
     fn finish(self: Box<Self>, committed: Result<(), String>);
 }
@@ -134,6 +225,8 @@ struct Job<F, T, E> {
     reply: tokio::sync::oneshot::Sender<Result<T, E>>,
     defers: bool,
     claims: Vec<i64>,
+    /// For a lazy job: which of its errors are its own refusals (no statement failed).
+    lazy: Option<fn(&E) -> bool>,
 }
 
 struct Finished<T, E> {
@@ -152,7 +245,10 @@ where
         let result = match savepoints {
             // Nested in the batch's transaction, `write_tx` is a savepoint.
             Savepoints::EachJob => write_tx(conn, self.f),
-            Savepoints::Reused { open, broken } => in_reused_savepoint(conn, open, broken, self.f),
+            Savepoints::Reused { open, broken } => match self.lazy {
+                Some(is_refusal) => in_lazy_savepoint(conn, open, broken, is_refusal, self.f),
+                None => in_reused_savepoint(conn, open, broken, self.f),
+            },
         };
         IN_BATCH.with(|b| b.set(false));
         Box::new(Finished {
@@ -232,7 +328,7 @@ impl Writer {
         T: Send + 'static,
         E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
     {
-        self.submit(f, false, Vec::new()).await
+        self.submit(f, false, Vec::new(), None).await
     }
 
     /// [`Writer::write`] for a job that may leave rows for the end of its batch (see
@@ -244,10 +340,37 @@ impl Writer {
         T: Send + 'static,
         E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
     {
-        self.submit(f, true, claims).await
+        self.submit(f, true, claims, None).await
     }
 
-    async fn submit<T, E, F>(&self, f: F, defers: bool, claims: Vec<i64>) -> Result<T, E>
+    /// [`Writer::write_deferring`] for a job that opens its own savepoint. In a
+    /// PostgreSQL batch, where a savepoint costs a round trip, the job runs without one
+    /// until it calls [`savepoint`]; until then it may read, and refuse with an error for
+    /// which `is_refusal` holds. A write before the savepoint must be followed by
+    /// [`wrote_unguarded`], and any error after it fails the whole batch, as does an
+    /// error without a savepoint for which `is_refusal` does not hold (a failed statement
+    /// aborts the transaction). Elsewhere the job has its savepoint from the start.
+    pub async fn write_deferring_lazy<T, E, F>(
+        &self,
+        claims: Vec<i64>,
+        is_refusal: fn(&E) -> bool,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
+    {
+        self.submit(f, true, claims, Some(is_refusal)).await
+    }
+
+    async fn submit<T, E, F>(
+        &self,
+        f: F,
+        defers: bool,
+        claims: Vec<i64>,
+        lazy: Option<fn(&E) -> bool>,
+    ) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -265,6 +388,7 @@ impl Writer {
                     reply,
                     defers,
                     claims,
+                    lazy,
                 };
                 if queue.send(Box::new(job)).is_err() {
                     return Err(E::from(WriteError("the writer has stopped".into())));
@@ -346,6 +470,7 @@ fn run_batches(
         }));
         // After a commit nothing is left; a failed batch's deferred rows go with it.
         IN_BATCH.with(|b| b.set(false));
+        LAZY.set(None);
         (deferred.discard)();
         let outcome = match committed {
             Ok(Ok(())) => Ok(()),

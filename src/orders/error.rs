@@ -66,6 +66,12 @@ impl From<crate::db::writer::WriteError> for OrderError {
 }
 
 impl OrderError {
+    /// Whether this is the flow's own refusal, decided from what it read, rather than
+    /// a failed statement or write (see `Writer::write_deferring_lazy`).
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, OrderError::Db(_) | OrderError::Unavailable(_))
+    }
+
     /// A stable code for the JSON API.
     pub fn code(&self) -> &'static str {
         match self {

@@ -90,7 +90,7 @@ pub async fn place_order_at(
     let finished = if payments::gateway_for(new.method).in_process() {
         state
             .writer
-            .write_deferring(new.skus(), move |conn| {
+            .write_deferring_lazy(new.skus(), OrderError::is_refusal, move |conn| {
                 place_in(conn, &request, &links, now)
             })
             .await?
@@ -142,7 +142,7 @@ where
     let links = state.links.clone();
     let step = state
         .writer
-        .write_deferring(skus, move |conn| {
+        .write_deferring_lazy(skus, OrderError::is_refusal, move |conn| {
             let new = match resolve(conn)? {
                 Ok(new) => new,
                 Err(refusal) => return Ok(Step::Refused(refusal)),

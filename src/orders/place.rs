@@ -19,7 +19,7 @@ use crate::db::schema::{
     deal_purchases, flash_deals, idempotency_keys, order_lines, orders, products, showcase_items,
     skus,
 };
-use crate::db::{CachedExt, DbConn, InsertMany, on_backend, write_tx};
+use crate::db::{CachedExt, DbConn, InsertMany, on_backend, write_tx, writer};
 
 pub const MAX_LINES: usize = 20;
 pub const MAX_QUANTITY: i64 = 99;
@@ -244,22 +244,46 @@ fn store_pending(
 pub fn take_in(conn: &mut DbConn, new: &NewOrder, now: NaiveDateTime) -> Result<Took, OrderError> {
     let lines = normalise(&new.lines)?;
     let hash = request_hash(new);
-    // The key first: a concurrent twin waits here for this transaction, then sees it.
-    let fresh: Option<i64> = on_backend!(conn, |c| {
-        diesel::insert_into(idempotency_keys::table)
-            .values((
-                idempotency_keys::shop_user_id.eq(new.shop_user_id),
-                idempotency_keys::key.eq(&new.idempotency_key),
-                idempotency_keys::request_hash.eq(&hash),
-                idempotency_keys::created_at.eq(now),
-            ))
-            .on_conflict_do_nothing()
-            .returning(idempotency_keys::shop_user_id)
-            .cached()
-            .get_result(c)
-            .optional()
-    })?;
-    if fresh.is_none() {
+    // The usual order on PostgreSQL, one plain line, takes its key and its stock in one
+    // statement that writes only when both succeed, so it needs no savepoint (see
+    // `Writer::write_deferring_lazy`). Everything else gets its savepoint first.
+    let mut first_tried: Option<Option<SkuFacts>> = None;
+    let quick = match lines.as_slice() {
+        [(_, line)] if line.deal_id.is_none() => key_with_listed(conn, new, &hash, line, now)?,
+        _ => None,
+    };
+    let fresh = match quick {
+        Some(KeyListed::Taken(facts)) => {
+            writer::wrote_unguarded();
+            first_tried = Some(Some(*facts));
+            true
+        }
+        Some(KeyListed::Seen) => false,
+        Some(KeyListed::NotTaken) | None => {
+            writer::savepoint(conn)?;
+            if quick.is_some() {
+                // The line could not be taken in one step: the steps say why.
+                first_tried = Some(None);
+            }
+            // A concurrent twin waits here for this transaction, then sees the key.
+            let inserted: Option<i64> = on_backend!(conn, |c| {
+                diesel::insert_into(idempotency_keys::table)
+                    .values((
+                        idempotency_keys::shop_user_id.eq(new.shop_user_id),
+                        idempotency_keys::key.eq(&new.idempotency_key),
+                        idempotency_keys::request_hash.eq(&hash),
+                        idempotency_keys::created_at.eq(now),
+                    ))
+                    .on_conflict_do_nothing()
+                    .returning(idempotency_keys::shop_user_id)
+                    .cached()
+                    .get_result(c)
+                    .optional()
+            })?;
+            inserted.is_some()
+        }
+    };
+    if !fresh {
         let (stored_hash, order_id): (String, Option<i64>) = idempotency_keys::table
             .find((new.shop_user_id, &new.idempotency_key))
             .select((idempotency_keys::request_hash, idempotency_keys::order_id))
@@ -285,7 +309,11 @@ pub fn take_in(conn: &mut DbConn, new: &NewOrder, now: NaiveDateTime) -> Result<
     for (n, line) in &lines {
         let n = *n;
         let q = line.quantity as i32;
-        let (facts, price) = match take_listed(conn, new.shop_user_id, line, q)? {
+        let listed = match first_tried.take() {
+            Some(tried) => tried,
+            None => take_listed(conn, new.shop_user_id, line, q)?,
+        };
+        let (facts, price) = match listed {
             Some(facts) => {
                 let price = facts.8.unwrap_or_default();
                 (facts, price)
@@ -366,6 +394,124 @@ fn take_listed(
             Some(r.price_fen),
         )
     }))
+}
+
+/// What [`key_with_listed`] did.
+enum KeyListed {
+    /// The key is new, now stored, and the line's stock taken: its facts.
+    Taken(Box<SkuFacts>),
+    /// The key was stored before (by this batch or a committed transaction): nothing
+    /// was written.
+    Seen,
+    /// The line could not be taken in one step (not in the showcase, unknown, short of
+    /// stock): nothing was written.
+    NotTaken,
+}
+
+/// The idempotency key and an order's one plain line (no deal) in one statement, on
+/// PostgreSQL; `None` on SQLite. It writes nothing unless both succeed: the stock is
+/// taken only if the key is unseen, and the key stored only if the stock was taken. A
+/// twin committed by another instance between the two is the one case that takes stock
+/// without the key; the stock is then given back before returning [`KeyListed::Seen`].
+fn key_with_listed(
+    conn: &mut DbConn,
+    new: &NewOrder,
+    hash: &str,
+    line: &NewLine,
+    now: NaiveDateTime,
+) -> Result<Option<KeyListed>, OrderError> {
+    use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+    let DbConn::Postgres(c) = conn else {
+        return Ok(None);
+    };
+    let q = line.quantity as i32;
+    let row: KeyListedRow = diesel::sql_query(
+        "WITH u AS (UPDATE skus SET stock = skus.stock - $5 \
+         FROM products p JOIN showcase_items si ON si.product_id = p.id AND si.user_id = $1 \
+         WHERE skus.id = $6 AND p.id = skus.product_id AND skus.stock >= $5 \
+         AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE shop_user_id = $1 AND key = $2) \
+         RETURNING skus.product_id, skus.supplier_id, skus.sku_code, skus.size, skus.colour, \
+         p.title, p.cost_fen, p.commission_bp, si.price_fen), \
+         k AS (INSERT INTO idempotency_keys (shop_user_id, key, request_hash, created_at) \
+         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM u) \
+         ON CONFLICT DO NOTHING RETURNING shop_user_id) \
+         SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE shop_user_id = $1 AND key = $2) \
+         AS seen, (SELECT count(*) FROM k) AS inserted, u.* \
+         FROM (SELECT 1) AS one LEFT JOIN u ON true",
+    )
+    .bind::<BigInt, _>(new.shop_user_id)
+    .bind::<Text, _>(&new.idempotency_key)
+    .bind::<Text, _>(hash)
+    .bind::<Timestamp, _>(now)
+    .bind::<Integer, _>(q)
+    .bind::<BigInt, _>(line.sku_id)
+    .cached()
+    .get_result(c)?;
+    let facts = match row {
+        KeyListedRow {
+            product_id: Some(product_id),
+            supplier_id: Some(supplier_id),
+            sku_code: Some(sku_code),
+            size,
+            colour,
+            title: Some(title),
+            cost_fen: Some(cost_fen),
+            commission_bp: Some(commission_bp),
+            price_fen: Some(price_fen),
+            ..
+        } => Some((
+            product_id,
+            supplier_id,
+            sku_code,
+            size,
+            colour,
+            title,
+            cost_fen,
+            commission_bp,
+            Some(price_fen),
+        )),
+        _ => None,
+    };
+    Ok(Some(match facts {
+        Some(facts) if row.inserted > 0 => KeyListed::Taken(Box::new(facts)),
+        Some(_) => {
+            // The key's twin committed while this statement waited for it.
+            diesel::update(skus::table.find(line.sku_id))
+                .set(skus::stock.eq(skus::stock + q))
+                .execute(c)?;
+            KeyListed::Seen
+        }
+        None if row.seen => KeyListed::Seen,
+        None => KeyListed::NotTaken,
+    }))
+}
+
+/// What [`key_with_listed`] returns: one row, the line's columns null when its stock was
+/// not taken.
+#[derive(diesel::QueryableByName)]
+struct KeyListedRow {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    seen: bool,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    inserted: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    product_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    supplier_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    sku_code: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    size: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    colour: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    title: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    cost_fen: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    commission_bp: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    price_fen: Option<i64>,
 }
 
 /// What [`take_listed`] returns.

@@ -99,3 +99,72 @@ async fn one_key_sent_concurrently_makes_one_order() {
     assert_eq!(count, 1);
     assert_eq!(f.stock(sku), f.products[0].stock - 2);
 }
+
+/// On PostgreSQL the usual order, one plain line, takes its key and its stock in one
+/// statement. When another instance commits the same key while that statement waits
+/// for it, the stock it took must be given back: the request is answered from the key
+/// that won (here another request's, so it is refused) and nothing of it stays.
+#[tokio::test]
+async fn a_key_committed_elsewhere_meanwhile_takes_no_stock() {
+    use diesel::connection::SimpleConnection;
+    use kaibo::db::Backend;
+    let f = shop_fixture(Mode::Live, 1).await;
+    let mut elsewhere = f.app.pool.get().unwrap();
+    if elsewhere.backend() != Backend::Postgres {
+        // SQLite has one writer at a time: no twin is ever in flight beside a placement.
+        return;
+    }
+    let sku = f.products[0].sku_id;
+    let before = f.stock(sku);
+    // "Another instance" has stored the key, for another request, and not committed yet.
+    elsewhere
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO idempotency_keys (shop_user_id, key, request_hash, created_at) \
+             VALUES ({}, 'twin-elsewhere-0001', 'another request', now())",
+            f.creator_id
+        ))
+        .unwrap();
+    let pool = f.app.pool.clone();
+    let commit_when_waited_on = tokio::task::spawn_blocking(move || {
+        let mut watch = pool.get().unwrap();
+        // Commit only once the placement waits for that key's row.
+        for _ in 0..600 {
+            let waiting: i64 = diesel::sql_query(
+                "SELECT count(*) AS id FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .get_result::<kaibo::db::Id>(&mut watch)
+            .unwrap()
+            .id;
+            if waiting > 0 {
+                elsewhere.batch_execute("COMMIT").unwrap();
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        elsewhere.batch_execute("ROLLBACK").unwrap();
+        false
+    });
+    let body = f.order_json(&[(sku, 2)], json!({"method": "cod"}));
+    let r = f.post_order("twin-elsewhere-0001", &body).await;
+    assert!(
+        commit_when_waited_on.await.unwrap(),
+        "the placement never waited for the other instance's key"
+    );
+    assert_eq!(r.status(), 409);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(
+        answer["error"]["code"], "idempotency_key_reused",
+        "{answer}"
+    );
+    assert_eq!(
+        f.stock(sku),
+        before,
+        "the stock taken meanwhile was given back"
+    );
+    let count: i64 = orders::table
+        .count()
+        .get_result(&mut f.app.pool.get().unwrap())
+        .unwrap();
+    assert_eq!(count, 0);
+}
