@@ -65,6 +65,13 @@ impl Deferred {
 
 thread_local! {
     static IN_BATCH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static JOBS_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(1) };
+}
+
+/// How many jobs of the running batch are left, this one included (1 outside a batch):
+/// a hint for what the batch will still need, such as how many ids to take at once.
+pub fn jobs_left() -> usize {
+    JOBS_LEFT.get()
 }
 
 /// True inside a deferring job of the writer's batch: rows may be left for the batch's
@@ -456,12 +463,15 @@ fn run_batches(
                 if !claims.is_empty() {
                     (deferred.claim)(conn, &claims)?;
                 }
-                for task in batch {
+                let jobs = batch.len();
+                for (n, task) in batch.into_iter().enumerate() {
                     if !task.defers() {
                         (deferred.flush)(conn)?;
                     }
+                    JOBS_LEFT.set(jobs - n);
                     done.push(task.run(conn, &mut savepoints));
                 }
+                JOBS_LEFT.set(1);
                 if savepoints.broken() {
                     return Err(diesel::result::Error::RollbackTransaction);
                 }
@@ -471,6 +481,7 @@ fn run_batches(
         // After a commit nothing is left; a failed batch's deferred rows go with it.
         IN_BATCH.with(|b| b.set(false));
         LAZY.set(None);
+        JOBS_LEFT.set(1);
         (deferred.discard)();
         let outcome = match committed {
             Ok(Ok(())) => Ok(()),

@@ -185,12 +185,16 @@ fn take_ids(conn: &mut DbConn, table: Table, n: usize) -> QueryResult<Vec<i64>> 
         DbConn::Postgres(c) => {
             let spare = SPARE.with(|s| s.borrow()[table as usize].len());
             if spare < n {
+                // Enough for the rest of the batch if its placements are like this one,
+                // at most a block: ids left over are dropped with the batch.
+                let want = (n * crate::db::writer::jobs_left()).clamp(n, ID_BLOCK.max(n));
                 let more: Vec<Id> = diesel::sql_query(
-                    "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id \
-                     FROM generate_series(1, $2)",
+                    "SELECT nextval(s.seq) AS id \
+                     FROM (SELECT pg_get_serial_sequence($1, 'id')::regclass AS seq) AS s, \
+                     generate_series(1, $2)",
                 )
                 .bind::<Text, _>(table.name())
-                .bind::<Integer, _>((n - spare).max(ID_BLOCK) as i32)
+                .bind::<Integer, _>((want - spare) as i32)
                 .load(c)?;
                 SPARE.with(|s| s.borrow_mut()[table as usize].extend(more.iter().map(|i| i.id)));
             }
@@ -513,16 +517,25 @@ fn link_keys(conn: &mut DbConn, placed: &[Placement]) -> QueryResult<usize> {
                 values_list(placeholder, 3, chunk.len())
             )
         };
-        let got: Vec<Id> = on_backend!(conn, |c| {
-            let mut query = hand_query(&*c, sql);
-            for p in chunk {
-                query = query
-                    .bind::<BigInt, _>(p.order.shop_user_id)
-                    .bind::<Text, _>(p.key.as_str())
-                    .bind::<BigInt, _>(p.order.id);
-            }
-            query.cached().load(c)
-        })?;
+        macro_rules! bound {
+            ($c:expr) => {{
+                let mut query = hand_query(&*$c, sql);
+                for p in chunk {
+                    query = query
+                        .bind::<BigInt, _>(p.order.shop_user_id)
+                        .bind::<Text, _>(p.key.as_str())
+                        .bind::<BigInt, _>(p.order.id);
+                }
+                query
+            }};
+        }
+        let got: Vec<Id> = match conn {
+            DbConn::Sqlite(c) => bound!(c).cached().load(c)?,
+            // Not kept prepared: a kept statement's generic plan, chosen while the keys
+            // table was nearly empty, went on hashing the whole table for every batch
+            // (3 ms and growing); planned with its values it joins by the primary key.
+            DbConn::Postgres(c) => bound!(c).load(c)?,
+        };
         linked += got.len();
     }
     Ok(linked)
