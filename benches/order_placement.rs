@@ -20,7 +20,8 @@
 //!     order placement (sqlite): N orders/s, p99 N ms (ratio N of the 5000/s target)
 //!
 //! On PostgreSQL the database named in the URL must exist; a fresh database is created
-//! next to it and dropped afterwards.
+//! next to it and dropped afterwards. The server logs errors only; `KAIBO_BENCH_LOG=warn`
+//! shows its warnings too, such as write batches that took 100 ms or more.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -192,7 +193,11 @@ fn main() {
         .arg(&data)
         .env_remove("DATABASE_URL")
         .env_remove("KAIBO_BENCH_DATABASE_URL")
-        .env("KAIBO_LOG", "error")
+        .env_remove("KAIBO_BENCH_LOG")
+        .env(
+            "KAIBO_LOG",
+            std::env::var("KAIBO_BENCH_LOG").unwrap_or_else(|_| "error".into()),
+        )
         .env("KAIBO_SEED_DEMO", "false")
         .env("KAIBO_DEMO_CATALOG_SKUS", "0")
         .stdout(Stdio::null())

@@ -25,6 +25,10 @@ use super::{Backend, DbConn, Pool, write_tx};
 
 pub const MAX_BATCH: usize = 64;
 
+/// A batch that takes this long is logged as a warning, with where its time went: every
+/// placement in it waited that long for its answer.
+const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Writer threads on PostgreSQL, each with its own connection and batches. Jobs go to a
 /// thread by the lowest row they claim.
 pub const PG_WRITERS: usize = 2;
@@ -458,6 +462,9 @@ fn run_batches(
                 broken: false,
             },
         };
+        let started = std::time::Instant::now();
+        let mut ran = std::time::Duration::ZERO;
+        let mut flushed = std::time::Duration::ZERO;
         let committed = std::panic::catch_unwind(AssertUnwindSafe(|| {
             write_tx(&mut conn, |conn| {
                 if !claims.is_empty() {
@@ -475,9 +482,23 @@ fn run_batches(
                 if savepoints.broken() {
                     return Err(diesel::result::Error::RollbackTransaction);
                 }
-                (deferred.flush)(conn)
+                ran = started.elapsed();
+                (deferred.flush)(conn)?;
+                flushed = started.elapsed();
+                Ok(())
             })
         }));
+        let took = started.elapsed();
+        if took >= SLOW_BATCH {
+            tracing::warn!(
+                jobs = done.len(),
+                ms = took.as_millis() as u64,
+                jobs_ms = ran.as_millis() as u64,
+                flush_ms = flushed.saturating_sub(ran).as_millis() as u64,
+                commit_ms = took.saturating_sub(flushed).as_millis() as u64,
+                "slow write batch"
+            );
+        }
         // After a commit nothing is left; a failed batch's deferred rows go with it.
         IN_BATCH.with(|b| b.set(false));
         LAZY.set(None);
@@ -541,6 +562,7 @@ impl Checkpointer {
             .spawn(move || {
                 use diesel::connection::SimpleConnection;
                 while rx.recv().is_ok() {
+                    let started = std::time::Instant::now();
                     let done = pool
                         .get()
                         .map_err(|e| e.to_string())
@@ -550,6 +572,10 @@ impl Checkpointer {
                         });
                     if let Err(e) = done {
                         tracing::warn!(error = %e, "WAL checkpoint failed; the next commit retries");
+                    }
+                    let took = started.elapsed();
+                    if took >= SLOW_BATCH {
+                        tracing::warn!(ms = took.as_millis() as u64, "slow WAL checkpoint");
                     }
                 }
             });
