@@ -381,19 +381,7 @@ fn take_listed(
     .cached()
     .get_result(c)
     .optional()?;
-    Ok(row.map(|r| {
-        (
-            r.product_id,
-            r.supplier_id,
-            r.sku_code,
-            r.size,
-            r.colour,
-            r.title,
-            r.cost_fen,
-            r.commission_bp,
-            Some(r.price_fen),
-        )
-    }))
+    Ok(row.map(ListedRow::facts))
 }
 
 /// What [`key_with_listed`] did.
@@ -447,6 +435,7 @@ fn key_with_listed(
     .bind::<BigInt, _>(line.sku_id)
     .cached()
     .get_result(c)?;
+    let (seen, inserted) = (row.seen, row.inserted);
     let facts = match row {
         KeyListedRow {
             product_id: Some(product_id),
@@ -459,21 +448,24 @@ fn key_with_listed(
             commission_bp: Some(commission_bp),
             price_fen: Some(price_fen),
             ..
-        } => Some((
-            product_id,
-            supplier_id,
-            sku_code,
-            size,
-            colour,
-            title,
-            cost_fen,
-            commission_bp,
-            Some(price_fen),
-        )),
+        } => Some(
+            ListedRow {
+                product_id,
+                supplier_id,
+                sku_code,
+                size,
+                colour,
+                title,
+                cost_fen,
+                commission_bp,
+                price_fen,
+            }
+            .facts(),
+        ),
         _ => None,
     };
     Ok(Some(match facts {
-        Some(facts) if row.inserted > 0 => KeyListed::Taken(Box::new(facts)),
+        Some(facts) if inserted > 0 => KeyListed::Taken(Box::new(facts)),
         Some(_) => {
             // The key's twin committed while this statement waited for it.
             diesel::update(skus::table.find(line.sku_id))
@@ -481,7 +473,7 @@ fn key_with_listed(
                 .execute(c)?;
             KeyListed::Seen
         }
-        None if row.seen => KeyListed::Seen,
+        None if seen => KeyListed::Seen,
         None => KeyListed::NotTaken,
     }))
 }
@@ -535,6 +527,22 @@ struct ListedRow {
     commission_bp: i32,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     price_fen: i64,
+}
+
+impl ListedRow {
+    fn facts(self) -> SkuFacts {
+        (
+            self.product_id,
+            self.supplier_id,
+            self.sku_code,
+            self.size,
+            self.colour,
+            self.title,
+            self.cost_fen,
+            self.commission_bp,
+            Some(self.price_fen),
+        )
+    }
 }
 
 /// Takes line `n` step by step: the SKU's facts and the shop's price, the deal's units

@@ -19,26 +19,77 @@ enum Outcome {
     Failed,
 }
 
+/// A fresh test database (its own on PostgreSQL) with a `notes` table whose row 0 is
+/// taken, and a writer on it.
+struct Notes {
+    _dir: tempfile::TempDir,
+    /// The PostgreSQL server and the database made on it.
+    postgres: Option<(String, String)>,
+    url: DatabaseUrl,
+    pool: db::Pool,
+    writer: std::sync::Arc<Writer>,
+}
+
+impl Notes {
+    fn new() -> Notes {
+        let dir = tempfile::tempdir().unwrap();
+        let mut postgres = None;
+        let url = match postgres_url() {
+            Some(server) => {
+                let (url, name) = create_postgres_database(&server);
+                postgres = Some((server, name));
+                DatabaseUrl::Postgres(url)
+            }
+            None => DatabaseUrl::Sqlite(dir.path().join("kaibo.db")),
+        };
+        let pool = db::build_pool(&url, 4).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute(
+                "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT NOT NULL);
+                 INSERT INTO notes (id, body) VALUES (0, 'taken');",
+            )
+            .unwrap();
+        let writer =
+            std::sync::Arc::new(Writer::start(pool.clone(), url.backend(), Deferred::NONE));
+        Notes {
+            _dir: dir,
+            postgres,
+            url,
+            pool,
+            writer,
+        }
+    }
+
+    /// The ids of the rows the jobs stored, in order.
+    fn stored(&self) -> Vec<i64> {
+        diesel::sql_query("SELECT id FROM notes WHERE id > 0 ORDER BY id")
+            .load::<db::Id>(&mut self.pool.get().unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    }
+
+    fn drop_database(self) {
+        let Notes {
+            postgres,
+            pool,
+            writer,
+            ..
+        } = self;
+        drop(writer);
+        drop(pool);
+        if let Some((server, name)) = postgres {
+            drop_postgres_database(&server, &name);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_failed_job_leaves_nothing_and_its_batch_commits_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let postgres = postgres_url().map(|server| {
-        let (url, name) = create_postgres_database(&server);
-        (server, name, url)
-    });
-    let url = match &postgres {
-        Some((_, _, u)) => DatabaseUrl::Postgres(u.clone()),
-        None => DatabaseUrl::Sqlite(dir.path().join("kaibo.db")),
-    };
-    let pool = db::build_pool(&url, 4).unwrap();
-    pool.get()
-        .unwrap()
-        .batch_execute(
-            "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT NOT NULL);
-             INSERT INTO notes (id, body) VALUES (0, 'taken');",
-        )
-        .unwrap();
-    let writer = std::sync::Arc::new(Writer::start(pool.clone(), url.backend(), Deferred::NONE));
+    let notes = Notes::new();
+    let writer = notes.writer.clone();
 
     // 120 jobs at once, so they share batches (and, on PostgreSQL, both writer threads):
     // every fifth inserts id 0 again after its own row (a unique violation), every other
@@ -81,20 +132,9 @@ async fn a_failed_job_leaves_nothing_and_its_batch_commits_the_others() {
         assert_eq!(outcome, &expected, "job {n}");
     }
     // Refused and failed jobs rolled back their own rows only.
-    let mut conn = pool.get().unwrap();
-    let stored: Vec<i64> = diesel::sql_query("SELECT id FROM notes WHERE id > 0 ORDER BY id")
-        .load::<db::Id>(&mut conn)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
     let expected: Vec<i64> = (1..=120).filter(|n| n % 5 != 0 && n % 3 != 0).collect();
-    assert_eq!(stored, expected);
-    drop(conn);
-    drop(pool);
-    if let Some((server, name, _)) = postgres {
-        drop_postgres_database(&server, &name);
-    }
+    assert_eq!(notes.stored(), expected);
+    notes.drop_database();
 }
 
 /// One lazy job (see `Writer::write_deferring_lazy`) of kind `kind` writing row `n`.
@@ -153,30 +193,14 @@ fn lazy_outcome(result: Result<(), AppError>) -> Outcome {
 
 #[tokio::test]
 async fn lazy_jobs_commit_exactly_what_they_answered() {
-    let dir = tempfile::tempdir().unwrap();
-    let postgres = postgres_url().map(|server| {
-        let (url, name) = create_postgres_database(&server);
-        (server, name, url)
-    });
-    let url = match &postgres {
-        Some((_, _, u)) => DatabaseUrl::Postgres(u.clone()),
-        None => DatabaseUrl::Sqlite(dir.path().join("kaibo.db")),
-    };
-    let pool = db::build_pool(&url, 4).unwrap();
-    pool.get()
-        .unwrap()
-        .batch_execute(
-            "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT NOT NULL);
-             INSERT INTO notes (id, body) VALUES (0, 'taken');",
-        )
-        .unwrap();
-    let writer = std::sync::Arc::new(Writer::start(pool.clone(), url.backend(), Deferred::NONE));
+    let notes = Notes::new();
+    let (backend, writer) = (notes.url.backend(), notes.writer.clone());
     let is_refusal: fn(&AppError) -> bool = |e| matches!(e, AppError::NotFound);
 
     // One at a time, each job alone in its batch: every kind's answer is exact. On
     // PostgreSQL a job that wrote without a savepoint and then refused fails (its batch
     // cannot commit); on SQLite every job has its savepoint, so it is refused.
-    let unguarded_refusal = match url.backend() {
+    let unguarded_refusal = match backend {
         db::Backend::Postgres => Outcome::Failed,
         db::Backend::Sqlite => Outcome::Refused,
     };
@@ -227,7 +251,7 @@ async fn lazy_jobs_commit_exactly_what_they_answered() {
             _ => unguarded_refusal.clone(),
         };
         // On SQLite no batch fails: every job has its savepoint.
-        let sqlite = url.backend() == db::Backend::Sqlite;
+        let sqlite = backend == db::Backend::Sqlite;
         assert!(
             *outcome == own || (!sqlite && *outcome == Outcome::Failed),
             "job {n} (kind {kind}): {outcome:?}, expected {own:?} or a failed batch"
@@ -236,24 +260,13 @@ async fn lazy_jobs_commit_exactly_what_they_answered() {
             answered_stored.push(*n);
         }
     }
-    let mut conn = pool.get().unwrap();
-    let stored: Vec<i64> = diesel::sql_query("SELECT id FROM notes WHERE id > 0 ORDER BY id")
-        .load::<db::Id>(&mut conn)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
     answered_stored.sort_unstable();
     let mut expected_rows = answered_stored.clone();
     expected_rows.push(1003); // the lone kind-3 job
-    assert_eq!(stored, expected_rows);
+    assert_eq!(notes.stored(), expected_rows);
     assert!(
         !answered_stored.is_empty(),
         "no job was stored: a failing job took down batches it was not in"
     );
-    drop(conn);
-    drop(pool);
-    if let Some((server, name, _)) = postgres {
-        drop_postgres_database(&server, &name);
-    }
+    notes.drop_database();
 }
