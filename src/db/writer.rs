@@ -19,7 +19,8 @@
 //! runs.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 
 use super::{Backend, DbConn, Pool, write_tx};
 
@@ -309,6 +310,16 @@ impl Writer {
     /// small to leave a connection for the rest (none with a pool of one: placements
     /// then run on the pool, unbatched). Each thread keeps a connection of the pool.
     pub fn start(pool: Pool, backend: Backend, deferred: Deferred) -> Writer {
+        Writer::start_restarting_wal_at(pool, backend, deferred, RESTART_FRAMES)
+    }
+
+    /// [`Writer::start`] with the WAL started over at `restart_frames` (SQLite).
+    fn start_restarting_wal_at(
+        pool: Pool,
+        backend: Backend,
+        deferred: Deferred,
+        restart_frames: i64,
+    ) -> Writer {
         let threads = match backend {
             Backend::Sqlite => 1,
             Backend::Postgres => (pool.max_size().saturating_sub(1) as usize).min(PG_WRITERS),
@@ -319,7 +330,7 @@ impl Writer {
             let pool = pool.clone();
             let started = std::thread::Builder::new()
                 .name(format!("kaibo-writer-{n}"))
-                .spawn(move || run_batches(pool, backend, rx, deferred));
+                .spawn(move || run_batches(pool, backend, rx, deferred, restart_frames));
             match started {
                 Ok(_) => queues.push(tx),
                 Err(e) => tracing::error!(error = %e, "cannot start a writer thread"),
@@ -426,6 +437,7 @@ fn run_batches(
     backend: Backend,
     rx: mpsc::Receiver<Box<dyn Task>>,
     deferred: Deferred,
+    restart_frames: i64,
 ) {
     // The writer keeps one connection: its page cache and prepared statements stay warm.
     // SQLite empties a connection's page cache whenever another connection wrote since
@@ -433,7 +445,8 @@ fn run_batches(
     // batch cold. After a failed batch the connection is given back and a fresh one
     // taken.
     let mut held: Option<super::PooledConn> = None;
-    let mut checkpoints = (backend == Backend::Sqlite).then(|| Checkpointer::start(pool.clone()));
+    let mut checkpoints =
+        (backend == Backend::Sqlite).then(|| Checkpointer::start(pool.clone(), restart_frames));
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -524,6 +537,10 @@ fn run_batches(
         for d in done {
             d.finish(outcome.clone());
         }
+        // Between two batches, once every caller has its answer.
+        if let (Some(checkpoints), Some(conn)) = (&checkpoints, held.as_mut()) {
+            checkpoints.restart_if_due(conn);
+        }
     }
 }
 
@@ -543,35 +560,88 @@ fn writer_connection(pool: &Pool) -> Result<super::PooledConn, String> {
     Ok(conn)
 }
 
+/// WAL frames (pages of 4 KiB) past which the writer starts the WAL over: about 256 MiB.
+/// Far enough below the fallback (`wal_autocheckpoint`, 100,000 frames) that the
+/// checkpointer's passes, a few thousand frames apart under load, reach it first.
+const RESTART_FRAMES: i64 = 64_000;
+
 /// Checkpoints the WAL from its own thread and connection, at most every
 /// `CHECKPOINT_EVERY`, after a commit. A PASSIVE checkpoint never blocks the writer or
 /// readers; frames still read by someone are left for the next one. The thread ends
 /// with the writer.
+///
+/// The WAL only starts over when a write transaction begins with every frame already
+/// copied, and under sustained writes the writer is always one commit ahead of any
+/// pass. So once the WAL holds `restart_frames`, the checkpointer makes a second pass
+/// at once (it copies only what came during the first) and marks the restart as due;
+/// the writer then copies the few frames committed since, between two batches, and
+/// its next batch starts the WAL over. Left to the fallback instead, the writer's
+/// commit copied the checkpointer's whole backlog and synced it: 100 to 480 ms with
+/// every order of the batch waiting (BENCHMARKS.md, "Order placement").
 struct Checkpointer {
     wake: mpsc::SyncSender<()>,
     last: std::time::Instant,
+    restart_due: Arc<AtomicBool>,
 }
 
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// The row `PRAGMA wal_checkpoint` answers.
+#[derive(Debug, diesel::QueryableByName)]
+struct CheckpointPass {
+    /// 1 when another checkpoint or a writer's lock kept this one from finishing.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    /// Frames in the WAL (-1 when the database is not in WAL mode).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+    /// Frames copied into the database, this pass or before.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    checkpointed: i32,
+}
+
+impl CheckpointPass {
+    fn run(conn: &mut DbConn) -> diesel::QueryResult<CheckpointPass> {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(conn)
+    }
+
+    /// Every frame of the WAL is in the database.
+    fn caught_up(&self) -> bool {
+        self.busy == 0 && self.log >= 0 && self.checkpointed == self.log
+    }
+}
+
 impl Checkpointer {
-    fn start(pool: Pool) -> Checkpointer {
+    fn start(pool: Pool, restart_frames: i64) -> Checkpointer {
         let (wake, rx) = mpsc::sync_channel::<()>(1);
+        let restart_due = Arc::new(AtomicBool::new(false));
+        let due = Arc::clone(&restart_due);
         let spawned = std::thread::Builder::new()
             .name("kaibo-checkpoint".into())
             .spawn(move || {
-                use diesel::connection::SimpleConnection;
                 while rx.recv().is_ok() {
+                    // The writer's own pass is next; one of ours now would keep it from
+                    // taking the checkpoint lock.
+                    if due.load(Ordering::Acquire) {
+                        continue;
+                    }
                     let started = std::time::Instant::now();
-                    let done = pool
-                        .get()
-                        .map_err(|e| e.to_string())
-                        .and_then(|mut conn| {
-                            conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
-                                .map_err(|e| e.to_string())
-                        });
-                    if let Err(e) = done {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; the next commit retries");
+                    let done = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                        let mut pass = CheckpointPass::run(&mut conn).map_err(|e| e.to_string())?;
+                        if i64::from(pass.log) >= restart_frames && pass.caught_up() {
+                            pass = CheckpointPass::run(&mut conn).map_err(|e| e.to_string())?;
+                        }
+                        Ok(pass)
+                    });
+                    match done {
+                        Ok(pass) if i64::from(pass.log) >= restart_frames && pass.caught_up() => {
+                            due.store(true, Ordering::Release);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "WAL checkpoint failed; the next commit retries");
+                        }
                     }
                     let took = started.elapsed();
                     if took >= SLOW_BATCH {
@@ -585,6 +655,7 @@ impl Checkpointer {
         Checkpointer {
             wake,
             last: std::time::Instant::now(),
+            restart_due,
         }
     }
 
@@ -593,6 +664,38 @@ impl Checkpointer {
             self.last = std::time::Instant::now();
             // Full means one is already waiting to run: that one covers this commit.
             let _ = self.wake.try_send(());
+        }
+    }
+
+    /// On the writer's connection, between batches: when the checkpointer has caught up
+    /// with a WAL past the restart size, copies the frames committed since, so the next
+    /// batch starts the WAL over. If a reader still holds old frames, the WAL goes on
+    /// growing and the checkpointer marks the restart due again after its next pass.
+    fn restart_if_due(&self, conn: &mut DbConn) {
+        if !self.restart_due.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let started = std::time::Instant::now();
+        match CheckpointPass::run(conn) {
+            Ok(pass) => {
+                let took = started.elapsed();
+                if took >= SLOW_BATCH {
+                    tracing::warn!(
+                        ms = took.as_millis() as u64,
+                        frames = pass.log,
+                        "slow WAL restart"
+                    );
+                } else {
+                    tracing::debug!(
+                        ms = took.as_millis() as u64,
+                        frames = pass.log,
+                        caught_up = pass.caught_up(),
+                        busy = pass.busy,
+                        "WAL ready to start over"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint before a restart failed"),
         }
     }
 }
@@ -645,5 +748,70 @@ mod tests {
             after > before + 400_000,
             "the database file stayed at {after} bytes (from {before}): no checkpoint ran"
         );
+    }
+
+    /// Under writes that never pause, the WAL would only start over at the fallback
+    /// (100,000 frames). With the restart size set low, it starts over again and again
+    /// and stays a fraction of what went through it, and every row is kept.
+    #[tokio::test]
+    async fn under_sustained_writes_the_wal_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kaibo.db");
+        let wal = dir.path().join("kaibo.db-wal");
+        let pool = build_pool(&DatabaseUrl::Sqlite(path.clone()), 4).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
+            .unwrap();
+        let restart_frames = 1_000;
+        let writer = Writer::start_restarting_wal_at(
+            pool.clone(),
+            Backend::Sqlite,
+            Deferred::NONE,
+            restart_frames,
+        );
+        let frame: u64 = 4096 + 24;
+        let bound = 8 * restart_frames as u64 * frame;
+        let (mut rounds, mut largest): (u64, u64) = (0, 0);
+        let started = std::time::Instant::now();
+        // About 10 frames a round, each round a few ms long so the pace stays near what
+        // the checkpointer's passes (every 250 ms) copy, one round after another until
+        // two and a half times the bound went through the WAL. No pass ever falls
+        // between two rounds.
+        while rounds * 10 * frame < 5 * bound / 2 && started.elapsed().as_secs() < 60 {
+            let round = rounds;
+            writer
+                .write(move |conn: &mut DbConn| {
+                    conn.batch_execute(&format!(
+                        "WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n \
+                         WHERE v < 10) INSERT INTO notes (id, body) \
+                         SELECT {round} * 100 + v, printf('%.3900c', 'x') FROM n;"
+                    ))?;
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    Ok::<(), crate::error::AppError>(())
+                })
+                .await
+                .unwrap();
+            rounds += 1;
+            largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        }
+        let written = rounds * 10 * frame;
+        assert!(
+            written >= 5 * bound / 2,
+            "only {written} bytes written in {rounds} rounds: too few to tell"
+        );
+        assert!(
+            largest < bound,
+            "the WAL grew to {largest} bytes while {written} were written: it never started over"
+        );
+        let kept: i64 = {
+            use diesel::RunQueryDsl;
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM notes)",
+            ))
+            .get_result(&mut pool.get().unwrap())
+            .unwrap()
+        };
+        assert_eq!(kept, rounds as i64 * 10);
     }
 }
