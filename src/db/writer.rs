@@ -19,7 +19,7 @@
 //! runs.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, mpsc};
 
 use super::{Backend, DbConn, Pool, write_tx};
@@ -581,7 +581,8 @@ const RESTART_FRAMES: i64 = 64_000;
 struct Checkpointer {
     wake: mpsc::SyncSender<()>,
     last: std::time::Instant,
-    restart_due: Arc<AtomicBool>,
+    /// Nonzero when a restart is due: the frames the checkpointer had copied by then.
+    restart_due: Arc<AtomicI64>,
 }
 
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
@@ -615,7 +616,7 @@ impl CheckpointPass {
 impl Checkpointer {
     fn start(pool: Pool, restart_frames: i64) -> Checkpointer {
         let (wake, rx) = mpsc::sync_channel::<()>(1);
-        let restart_due = Arc::new(AtomicBool::new(false));
+        let restart_due = Arc::new(AtomicI64::new(0));
         let due = Arc::clone(&restart_due);
         let spawned = std::thread::Builder::new()
             .name("kaibo-checkpoint".into())
@@ -623,7 +624,7 @@ impl Checkpointer {
                 while rx.recv().is_ok() {
                     // The writer's own pass is next; one of ours now would keep it from
                     // taking the checkpoint lock.
-                    if due.load(Ordering::Acquire) {
+                    if due.load(Ordering::Acquire) != 0 {
                         continue;
                     }
                     let started = std::time::Instant::now();
@@ -636,7 +637,7 @@ impl Checkpointer {
                     });
                     match done {
                         Ok(pass) if i64::from(pass.log) >= restart_frames && pass.caught_up() => {
-                            due.store(true, Ordering::Release);
+                            due.store(i64::from(pass.checkpointed), Ordering::Release);
                         }
                         Ok(_) => {}
                         Err(e) => {
@@ -672,23 +673,28 @@ impl Checkpointer {
     /// batch starts the WAL over. If a reader still holds old frames, the WAL goes on
     /// growing and the checkpointer marks the restart due again after its next pass.
     fn restart_if_due(&self, conn: &mut DbConn) {
-        if !self.restart_due.swap(false, Ordering::AcqRel) {
+        let copied_before = self.restart_due.swap(0, Ordering::AcqRel);
+        if copied_before == 0 {
             return;
         }
         let started = std::time::Instant::now();
         match CheckpointPass::run(conn) {
             Ok(pass) => {
                 let took = started.elapsed();
+                // Few frames and a long pass: the time went to the two syncs.
+                let copied = i64::from(pass.checkpointed) - copied_before;
                 if took >= SLOW_BATCH {
                     tracing::warn!(
                         ms = took.as_millis() as u64,
                         frames = pass.log,
+                        copied,
                         "slow WAL restart"
                     );
                 } else {
                     tracing::debug!(
                         ms = took.as_millis() as u64,
                         frames = pass.log,
+                        copied,
                         caught_up = pass.caught_up(),
                         busy = pass.busy,
                         "WAL ready to start over"
