@@ -325,7 +325,8 @@ impl ManageConnection for ConnectionManager {
                 // No journal_size_limit: cutting the WAL file back when it starts over
                 // stalled the writer for ~100 ms at a time under load (p99 105 ms against
                 // 34 ms without; BENCHMARKS.md). Under sustained load the file then stays at
-                // its high-water mark (~300 MB: the writer starts it over at 64,000 frames).
+                // its high-water mark (~300 MB: the writer starts it over at 64,000 frames;
+                // up to ~400 MB through the fallback when a restart keeps being missed).
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
