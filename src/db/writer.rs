@@ -720,18 +720,25 @@ mod tests {
     use super::*;
     use crate::db::{DatabaseUrl, build_pool};
 
+    /// A new SQLite database `kaibo.db` in a temporary folder, with a `notes` table.
+    fn notes_database(connections: u32) -> (tempfile::TempDir, Pool) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("kaibo.db"));
+        let pool = build_pool(&url, connections).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
+            .unwrap();
+        (dir, pool)
+    }
+
     /// The writer leaves checkpoints to its own thread: the database file grows only
     /// when the checkpointer copies the WAL into it (the writer's own threshold is far
     /// above what this test writes, and no other connection commits).
     #[tokio::test]
     async fn the_checkpoint_thread_copies_the_wal_into_the_database() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, pool) = notes_database(2);
         let path = dir.path().join("kaibo.db");
-        let pool = build_pool(&DatabaseUrl::Sqlite(path.clone()), 2).unwrap();
-        pool.get()
-            .unwrap()
-            .batch_execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
-            .unwrap();
         let writer = Writer::start(pool.clone(), Backend::Sqlite, Deferred::NONE);
         let before = std::fs::metadata(&path).unwrap().len();
         let write = |round: i32| {
@@ -768,14 +775,8 @@ mod tests {
     /// and stays a fraction of what went through it, and the database stays whole.
     #[tokio::test]
     async fn under_sustained_writes_the_wal_starts_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kaibo.db");
+        let (dir, pool) = notes_database(4);
         let wal = dir.path().join("kaibo.db-wal");
-        let pool = build_pool(&DatabaseUrl::Sqlite(path.clone()), 4).unwrap();
-        pool.get()
-            .unwrap()
-            .batch_execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
-            .unwrap();
         let restart_frames = 1_000;
         let writer = Writer::start_restarting_wal_at(
             pool.clone(),
