@@ -613,6 +613,11 @@ impl CheckpointPass {
     fn caught_up(&self) -> bool {
         self.busy == 0 && self.log >= 0 && self.checkpointed == self.log
     }
+
+    /// The WAL is past the restart size and all of it is in the database.
+    fn restart_ready(&self, restart_frames: i64) -> bool {
+        i64::from(self.log) >= restart_frames && self.caught_up()
+    }
 }
 
 impl Checkpointer {
@@ -632,13 +637,13 @@ impl Checkpointer {
                     let started = std::time::Instant::now();
                     let done = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
                         let mut pass = CheckpointPass::run(&mut conn).map_err(|e| e.to_string())?;
-                        if i64::from(pass.log) >= restart_frames && pass.caught_up() {
+                        if pass.restart_ready(restart_frames) {
                             pass = CheckpointPass::run(&mut conn).map_err(|e| e.to_string())?;
                         }
                         Ok(pass)
                     });
                     match done {
-                        Ok(pass) if i64::from(pass.log) >= restart_frames && pass.caught_up() => {
+                        Ok(pass) if pass.restart_ready(restart_frames) => {
                             due.store(i64::from(pass.checkpointed), Ordering::Release);
                         }
                         Ok(_) => {}
